@@ -1,0 +1,3 @@
+from doctest_runner.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""After a guide's steps: what the finished guide promises, checked with pytest-testinfra over the VM's SSH.
+
+Declared checks (sidecar `checks:`) map onto testinfra's own modules (package, service,
+file, socket, run); testinfra test modules next to a sidecar run under pytest with
+`--hosts` pointing at the VM, so their results land beside the steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import warnings
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from doctest_runner.model import Check, CheckResult
+
+
+def _ssh_config(machine, artifacts_dir: Path) -> Path:
+    """An ssh_config for testinfra: the VM's forwarded port and key; host keys are per VM, so not pinned."""
+    cfg = artifacts_dir / "ssh_config"
+    cfg.write_text(
+        "Host guest\n"
+        f"  HostName {machine.ssh_host}\n"
+        f"  Port {machine.ssh_port}\n"
+        f"  User {machine.user}\n"
+        f"  IdentityFile {machine.key_path}\n"
+        "  StrictHostKeyChecking no\n"
+        "  UserKnownHostsFile /dev/null\n"
+    )
+    return cfg
+
+
+def _host(machine, artifacts_dir: Path):
+    import testinfra
+
+    return testinfra.get_host("paramiko://guest", ssh_config=str(_ssh_config(machine, artifacts_dir)))
+
+
+def evaluate(host, check: Check) -> CheckResult:
+    """One declared check against a testinfra host."""
+    e = check.expect
+    problems: list[str] = []
+    kind = check.kind
+    if kind == "package":
+        want = bool(e.get("installed", True))
+        if host.package(check.target).is_installed != want:
+            problems.append("is not installed" if want else "is installed")
+    elif kind == "service":
+        svc = host.service(check.target)
+        if "running" in e or not e:
+            want = bool(e.get("running", True))
+            if svc.is_running != want:
+                problems.append("is not running" if want else "is running")
+        if "enabled" in e and svc.is_enabled != bool(e["enabled"]):
+            problems.append("is not enabled" if e["enabled"] else "is enabled")
+    elif kind == "file":
+        f = host.file(check.target)
+        want = bool(e.get("exists", True))
+        if f.exists != want:
+            problems.append("does not exist" if want else "exists")
+        elif want:
+            if "contains" in e and not f.contains(str(e["contains"])):
+                problems.append(f"does not contain {e['contains']!r}")
+            if "mode" in e and f.mode != int(str(e["mode"]), 8):
+                problems.append(f"has mode {oct(f.mode)}, not {e['mode']}")
+    elif kind == "port":
+        want = bool(e.get("listening", True))
+        if host.socket(check.target).is_listening != want:
+            problems.append("is not listening" if want else "is listening")
+    elif kind == "command":
+        with host.sudo() if e.get("user") == "root" else contextlib.nullcontext():
+            res = host.run(check.target)
+        want = int(e.get("exit", 0))
+        if res.rc != want:
+            tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or [""]
+            problems.append(f"exited {res.rc}, not {want}: {tail[0][:200]}")
+        if "stdout_contains" in e and str(e["stdout_contains"]) not in res.stdout:
+            problems.append(f"output does not contain {e['stdout_contains']!r}")
+    else:
+        problems.append(f"unknown check kind {kind!r}")
+    return CheckResult(check=check, passed=not problems, message="; ".join(problems) or "ok")
+
+
+def run_modules(machine, modules: list[str], artifacts_dir: Path) -> list[CheckResult]:
+    """Run testinfra test modules with pytest against the VM; one CheckResult per test case."""
+    if not modules:
+        return []
+    cfg = _ssh_config(machine, artifacts_dir)
+    junit = artifacts_dir / "checks-junit.xml"
+    cmd = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:doctest_runner",
+        f"--hosts=paramiko://guest", f"--ssh-config={cfg}", f"--junitxml={junit}", *modules,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    (artifacts_dir / "checks.log").write_text(proc.stdout + proc.stderr)
+    results: list[CheckResult] = []
+    if not junit.exists():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+        check = Check(kind="module", target=" ".join(modules))
+        return [CheckResult(check=check, passed=False, message=f"pytest did not run: {tail[0]}")]
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name', '')}"
+        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+        skipped = case.find("skipped") is not None
+        message = "skipped" if skipped else "ok"
+        if bad is not None:
+            message = (bad.get("message") or "failed").splitlines()[0][:300]
+        results.append(CheckResult(check=Check(kind="module", target=name), passed=bad is None, message=message))
+    return results
+
+
+def run_checks(machine, checks: list[Check], modules: list[str], artifacts_dir: Path) -> list[CheckResult]:
+    """All of a guide's checks; a check that cannot even be evaluated fails with the reason."""
+    results: list[CheckResult] = []
+    if checks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            host = _host(machine, artifacts_dir)
+            for check in checks:
+                try:
+                    results.append(evaluate(host, check))
+                except Exception as exc:  # a testinfra error is a failed check, not a harness crash
+                    results.append(CheckResult(check=check, passed=False, message=f"{type(exc).__name__}: {exc}"))
+    results.extend(run_modules(machine, modules, artifacts_dir))
+    return results

@@ -1,0 +1,180 @@
+"""Just enough shell lexing to tell what the *reader's* command did, not a full parser.
+
+The classifier needs three facts about a command that plain regexes get wrong: which text is
+inside quotes (a `<name>` in single quotes is data, unquoted it is an unresolved placeholder),
+which lines are here-document bodies (their `<html>` is file content), and where a `sudo ...
+> file` redirect is (the redirect is opened by the user's shell, not by sudo).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?\s*(['\"]?)([A-Za-z_][\w.-]*)\1")
+
+# `<name>` / `<your version>` / `<IP:port>`: a word in angle brackets, no blank at either edge.
+PLACEHOLDER = re.compile(r"<(?![<(=&\s])([A-Za-z][\w .:/@-]*?[\w.])>")
+
+# Variables a shell always has: empty ones are odd, but not a doc placeholder.
+_ALWAYS_SET = {
+    "HOME", "USER", "LOGNAME", "PATH", "PWD", "OLDPWD", "SHELL", "HOSTNAME", "UID", "EUID",
+    "PPID", "RANDOM", "LINENO", "SECONDS", "BASH", "BASH_VERSION", "IFS", "TERM", "LANG",
+}
+_VAR_REF = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+@dataclass(frozen=True)
+class Masked:
+    """The command with here-doc bodies blanked and each character's quoting known.
+
+    `unquoted` is the command with every quoted character replaced by a space (same length), so
+    a regex over it only sees what the shell interprets; `single` is the same but blanks only
+    single-quoted text (double quotes still expand `$VAR`).
+    """
+
+    text: str
+    unquoted: str
+    single: str
+
+
+def mask(command: str) -> Masked:
+    """Blank here-document bodies and quoted text, keeping offsets aligned with `command`."""
+    lines = command.split("\n")
+    kept: list[str] = []
+    pending: list[tuple[str, bool]] = []  # here-doc delimiters still to close, in order
+    for line in lines:
+        if pending:
+            delim, strip_tabs = pending[0]
+            check = line.lstrip("\t") if strip_tabs else line
+            if check.strip() == delim:
+                pending.pop(0)
+            kept.append(" " * len(line))
+            continue
+        kept.append(line)
+        for m in _HEREDOC.finditer(line):
+            pending.append((m.group(2), m.group(0).startswith("<<-")))
+    text = "\n".join(kept)
+
+    unquoted = list(text)
+    single = list(text)
+    state = ""  # "", "'" or '"'
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if state == "'":
+            if c == "'":
+                state = ""
+            unquoted[i] = single[i] = " " if c != "\n" else "\n"
+        elif state == '"':
+            if c == "\\" and i + 1 < len(text):
+                unquoted[i] = unquoted[i + 1] = " "
+                i += 2
+                continue
+            if c == '"':
+                state = ""
+            if c != "\n":
+                unquoted[i] = " "
+        else:
+            if c == "\\" and i + 1 < len(text):
+                i += 2
+                continue
+            if c == "#" and (i == 0 or text[i - 1] in " \t\n;&|("):
+                end = text.find("\n", i)
+                end = len(text) if end < 0 else end
+                for j in range(i, end):
+                    unquoted[j] = single[j] = " "
+                i = end
+                continue
+            if c in "'\"":
+                state = c
+                unquoted[i] = " "
+                if c == "'":
+                    single[i] = " "
+        i += 1
+    return Masked(text=text, unquoted="".join(unquoted), single="".join(single))
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    text: str  # "<version>"
+    name: str  # "version"
+    quoted: bool
+    line_index: int  # 0-based line of the command
+
+
+def placeholders(command: str) -> list[Placeholder]:
+    """Every `<name>` in the command outside here-doc bodies, and whether the shell saw it quoted."""
+    m = mask(command)
+    found: list[Placeholder] = []
+    for hit in PLACEHOLDER.finditer(m.text):
+        start = hit.start()
+        quoted = m.unquoted[start] != "<"
+        found.append(
+            Placeholder(
+                text=hit.group(0),
+                name=hit.group(1),
+                quoted=quoted,
+                line_index=m.text.count("\n", 0, start),
+            )
+        )
+    return found
+
+
+def assigned_vars(command: str) -> set[str]:
+    """Variables the command sets itself (so an empty value came from its own commands)."""
+    names: set[str] = set()
+    for m in re.finditer(r"(?:^|[\s;&|(])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?"
+                         r"([A-Za-z_]\w*)\+?=", command):
+        names.add(m.group(1))
+    for m in re.finditer(r"\bread\s+(?:-\w+\s+(?:\S+\s+)?)*([A-Za-z_][\w ]*)", command):
+        names.update(m.group(1).split())
+    for m in re.finditer(r"\bfor\s+([A-Za-z_]\w*)\s+in\b", command):
+        names.add(m.group(1))
+    return names
+
+
+@dataclass(frozen=True)
+class EmptyExpansion:
+    var: str
+    word: str  # the word as written, e.g. https://x/v${VERSION}/a.tgz
+    expanded: str  # the word with the unset variables removed: https://x/v/a.tgz
+
+
+def empty_expansions(command: str) -> list[EmptyExpansion]:
+    """Words that use a variable the step does not set, with what they become if it is empty."""
+    m = mask(command)
+    own = assigned_vars(m.text)
+    out: list[EmptyExpansion] = []
+    for word_m in re.finditer(r"[^\s;&|<>()`]+", m.single):
+        word = m.text[word_m.start(): word_m.end()].strip("'\"")
+        refs = [r for r in _VAR_REF.finditer(word)]
+        names = [r.group(1) or r.group(2) for r in refs]
+        unset = [n for n in names if n not in own and n not in _ALWAYS_SET]
+        if not unset:
+            continue
+        expanded = _VAR_REF.sub(
+            lambda r: "" if (r.group(1) or r.group(2)) in unset else r.group(0), word
+        ).replace('"', "")
+        if "$" in expanded or len(expanded) < 6:
+            continue  # other variables left, or too short to recognise in output
+        out.append(EmptyExpansion(var=unset[0], word=word, expanded=expanded))
+    return out
+
+
+@dataclass(frozen=True)
+class SudoRedirect:
+    target: str  # the redirected-to path
+    line_index: int
+
+
+def sudo_redirects(command: str) -> list[SudoRedirect]:
+    """`sudo cmd > /path` (or >>): the shell, running as the user, opens /path, not sudo."""
+    m = mask(command)
+    found: list[SudoRedirect] = []
+    for hit in re.finditer(r"\bsudo\b[^|;&\n]*?(?<![0-9&>])>>?(?!&)\s*", m.unquoted):
+        rest = m.text[hit.end():]
+        target = re.match(r"[\"']?([^\s;&|\"']+)", rest)
+        if target:
+            found.append(SudoRedirect(target=target.group(1), line_index=m.text.count("\n", 0, hit.start())))
+    return found

@@ -1,0 +1,49 @@
+"""Text helpers shared by the classifier and the reports: clean terminal output into plain lines.
+
+Guest output is what a terminal would show: ANSI colours, carriage-return progress bars,
+CRLF. Evidence and reports want the line a person would have read, so those are removed here
+once, the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+EVIDENCE_MAX = 200
+
+# CSI (colours, cursor moves) and OSC (window titles) escape sequences, plus lone ESC pairs.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal escape sequences so patterns and reports see plain text."""
+    return _ANSI.sub("", text)
+
+
+def clean_lines(output: str) -> list[str]:
+    """Output as the lines a reader saw: no escapes, CRLF folded, progress redraws collapsed.
+
+    A line redrawn with bare `\\r` (curl/wget/apt progress) keeps only its last non-empty state.
+    """
+    lines: list[str] = []
+    for raw in strip_ansi(output).replace("\r\n", "\n").split("\n"):
+        if "\r" in raw:
+            parts = [p for p in raw.split("\r") if p.strip()]
+            raw = parts[-1] if parts else ""
+        lines.append(raw.rstrip())
+    return lines
+
+
+def trim(line: str, limit: int = EVIDENCE_MAX) -> str:
+    """One evidence line: surrounding blanks removed, cut to `limit` characters with an ellipsis."""
+    line = line.strip()
+    if len(line) <= limit:
+        return line
+    return line[: limit - 1].rstrip() + "…"
+
+
+def last_nonempty(lines: list[str]) -> str | None:
+    for line in reversed(lines):
+        if line.strip():
+            return line
+    return None

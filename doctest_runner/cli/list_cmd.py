@@ -1,0 +1,114 @@
+"""`doctest-runner list`: every step that would run, in order, with where it comes from.
+
+The cheapest way to see what the harness made of a guide before spending a VM
+on it: one line per step (`file:line  [heading path]  status  command`), or the
+same as JSON for tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import TextIO
+
+from doctest_runner.model import Plan, Step
+from doctest_runner.plan import plan_paths
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "list",
+        help="list the steps of guides in the order they would run",
+        description="List every step of the given guides (files, folders or doc sets) in run order, "
+                    "with file:line, heading path, status and command. Nothing is executed.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="DOC|DIR", help="Markdown guide, folder or doc-set folder")
+    parser.add_argument("--json", action="store_true", help="print the steps as JSON (a list of docs)")
+    parser.add_argument("--source", metavar="DIR",
+                        help="read doc sets' docs from this local checkout instead of their source:")
+    parser.add_argument("--image", metavar="NAME", help="plan for this image (overrides sidecars and doc sets)")
+    return parser
+
+
+def plan_steps(plan: Plan) -> list[Step]:
+    """Everything that will run for a plan, in order: setup, the guide, cleanup."""
+    return [*plan.setup, *plan.steps, *plan.cleanup]
+
+
+def step_line(step: Step) -> str:
+    """`file:line  [A > B]  status  command` (first line of a multi-line command, then ` …`)."""
+    status = step.status if step.status == "run" else f"skip ({step.reason})" if step.reason else "skip"
+    marks = []
+    if step.kind in ("setup", "cleanup"):
+        marks.append(step.kind)
+    if step.origin == "sidecar":
+        marks.append("from sidecar")
+    if marks:
+        status += f" [{', '.join(marks)}]"
+    lines = step.command.split("\n")
+    command = lines[0] + (" …" if len(lines) > 1 else "")
+    return f"{step.path}:{step.line}  [{' > '.join(step.heading)}]  {status}  {command}"
+
+
+def step_json(step: Step) -> dict[str, object]:
+    options = asdict(step.options)
+    options["requires"] = list(step.options.requires)
+    return {
+        "id": step.id,
+        "path": step.path,
+        "line": step.line,
+        "end_line": step.end_line,
+        "heading": list(step.heading),
+        "command": step.command,
+        "expected_output": step.expected_output,
+        "status": step.status,
+        "reason": step.reason,
+        "kind": step.kind,
+        "origin": step.origin,
+        "alternative": step.alternative,
+        "file_path": step.file_path,
+        "options": options,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, object]:
+    return {
+        "path": plan.path,
+        "image": plan.image,
+        "distro": plan.distro,
+        "sidecar": plan.sidecar,
+        "steps": [step_json(step) for step in plan_steps(plan)],
+        "notes": list(plan.notes),
+    }
+
+
+def print_text(plans: list[Plan], out: TextIO) -> None:
+    for plan in plans:
+        steps = plan_steps(plan)
+        skipped = sum(1 for s in steps if s.status == "skip")
+        extra = f", sidecar {plan.sidecar}" if plan.sidecar else ""
+        print(f"# {plan.path}  ({plan.image}{extra}; {len(steps)} steps, {skipped} skipped)", file=out)
+        for step in steps:
+            print(step_line(step), file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = plan_paths(args.paths, source=args.source, image=args.image)
+    if args.json:
+        json.dump([plan_json(plan) for plan in result.plans], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print_text(result.plans, sys.stdout)
+    sys.stdout.flush()
+    for note in result.notes:
+        print(f"doctest-runner: note: {note}", file=sys.stderr)
+    errors = result.all_errors
+    for error in errors:
+        print(str(error), file=sys.stderr)
+    if not result.plans:
+        if not errors:
+            print("doctest-runner: error: no docs found in " + " ".join(args.paths), file=sys.stderr)
+        return 2
+    return 1 if errors else 0

@@ -1,0 +1,94 @@
+"""`doctest-runner run DOC|DIR...`: every guide in its own fresh VM; reports in --out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from doctest_runner.model import DoctestError
+from doctest_runner.run.guide import GuideOptions
+from doctest_runner.run.runner import RunOptions, check_host_ready, exit_status, run_plans
+from doctest_runner.run.select import Selection, apply_selection
+
+
+def add_selection_args(p: argparse.ArgumentParser) -> None:
+    """Doc arguments and step selection, shared with `walk`."""
+    p.add_argument("paths", nargs="+", metavar="DOC|DIR", help="guides, folders of guides, or doc sets")
+    p.add_argument("--source", metavar="DIR", help="local checkout that replaces a doc set's source")
+    p.add_argument("--image", metavar="NAME", help="run every guide on this image instead of its own")
+    p.add_argument("-k", dest="keyword", metavar="EXPR", help="select steps like pytest -k (path, heading, name, command)")
+    p.add_argument("--heading", help="select the steps under headings containing this text")
+    p.add_argument("--name", help="select the step with this name")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("run", help="run guides in fresh VMs and report which step breaks and why")
+    add_selection_args(p)
+    p.add_argument("--out", type=Path, default=Path("doctest-out"), metavar="DIR", help="report directory")
+    p.add_argument("--jobs", "-j", type=int, default=0, help="guides at once (default: from cores and memory)")
+    p.add_argument("--keep-going", action="store_true", help="run the remaining steps after a failure")
+    p.add_argument("--output", choices=("off", "warn", "check"), default="warn", help="expected output of prompted commands")
+    p.add_argument("--accel", choices=("kvm", "tcg"), help="override the automatic choice of acceleration")
+    p.add_argument("--timeout", type=float, default=900.0, help="default per-step timeout in seconds")
+    p.add_argument("--boot-timeout", type=float, default=300.0, help="seconds to wait for a VM's SSH")
+    p.add_argument("--history", type=Path, metavar="PATH", help="append the results to this SQLite history file")
+    p.add_argument("--fail-on", choices=("doc", "any"), default="any",
+                   help="exit 1 on doc bugs only, or on any failure (default)")
+    p.add_argument("--keep-on-failure", action="store_true", help="leave a failed guide's VM running to inspect it")
+    p.add_argument("--codeowners", type=Path, metavar="FILE", help="group the checklist by owner")
+    p.add_argument("--no-progress", action="store_true", help="no live progress on the terminal")
+    return p
+
+
+def load_plans(args: argparse.Namespace):
+    """Plans for the arguments, with every file's error printed (one line each) and kept going."""
+    from doctest_runner.plan import plan_paths
+
+    planset = plan_paths(list(args.paths), source=args.source, image=args.image)
+    for note in planset.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for err in planset.errors:
+        print(f"error: {err}", file=sys.stderr)
+    sel = Selection(keyword=args.keyword, heading=args.heading, name=args.name)
+    plans = apply_selection(planset.plans, sel)
+    if not plans:
+        raise DoctestError("no guide selected" + ("" if planset.plans else ": no steps found in the given paths"))
+    return plans, planset
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.accel:
+        import os
+
+        os.environ["DOCTEST_RUNNER_ACCEL"] = args.accel
+    plans, planset = load_plans(args)
+    host = check_host_ready()
+    print(f"acceleration: {host.accel} ({host.why})", file=sys.stderr)
+    options = RunOptions(
+        guide=GuideOptions(
+            keep_going=args.keep_going,
+            output_mode=args.output,
+            default_timeout=args.timeout,
+            boot_timeout=args.boot_timeout,
+            accel=args.accel,
+            image=args.image,
+            keep_on_failure=args.keep_on_failure,
+        ),
+        jobs=args.jobs,
+        out_dir=args.out,
+        history=args.history,
+        fail_on=args.fail_on,
+        codeowners=args.codeowners,
+        source_root=Path(args.source) if args.source else None,
+        progress=not args.no_progress,
+    )
+    result = run_plans(plans, options, host=host)
+    from doctest_runner.report.terminal import summary_text
+
+    print(summary_text(result))
+    print(f"reports: {args.out}/report.html, report.json, junit.xml, checklist.md")
+    status = exit_status(result, args.fail_on)
+    if planset.errors:  # a doc or sidecar that could not be read: the run is incomplete
+        status = 2
+    return status

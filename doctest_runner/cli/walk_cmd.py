@@ -1,0 +1,133 @@
+"""`doctest-runner walk DOC`: step through one guide in a fresh VM, deciding at each step.
+
+For a reviewer: run a step, skip it, retry a failed one, edit its command first (the
+edit is run, the doc is not changed), open a shell in the VM to look around, or quit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from doctest_runner.cli.run_cmd import add_selection_args, load_plans
+from doctest_runner.model import DoctestError, Step, StepResult
+from doctest_runner.run.guide import GuideOptions, GuideRun, slug
+from doctest_runner.run.runner import check_host_ready, new_run_id
+
+HELP = "[r]un  [s]kip  [e]dit  [o]pen shell  [q]uit"
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("walk", help="step through one guide interactively in a fresh VM")
+    add_selection_args(p)
+    p.add_argument("--out", type=Path, default=Path("doctest-out/walk"), metavar="DIR", help="artifacts directory")
+    p.add_argument("--timeout", type=float, default=900.0, help="per-step timeout in seconds")
+    p.add_argument("--accel", choices=("kvm", "tcg"), help="override the automatic choice of acceleration")
+    return p
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return input(prompt).strip()
+    except EOFError:
+        return "q"
+
+
+def _show(step: Step, index: int, total: int) -> None:
+    heading = " > ".join(step.heading)
+    print(f"\n[{index}/{total}] {step.path}:{step.line}  [{heading}]")
+    if step.status == "skip":
+        print(f"  (planned: skip — {step.reason})")
+    for line in step.command.splitlines():
+        print(f"  | {line}")
+
+
+def _report(result: StepResult) -> None:
+    if result.status == "passed":
+        print(f"  passed ({result.duration_s:.1f}s)")
+        if result.output_warning:
+            print(f"  output differs from the doc: {result.output_warning}")
+    else:
+        where = result.failed_line or result.step.line
+        print(f"  {result.status}: {result.step.path}:{where}: {result.category}: {result.evidence or ''}")
+        if result.explanation:
+            print(f"  {result.explanation}")
+
+
+def _edit(step: Step) -> Step | None:
+    print("  enter the command to run instead (end with a line holding a single '.'; empty: keep it)")
+    lines = []
+    while True:
+        try:
+            line = input("  > ")
+        except EOFError:
+            break
+        if line == ".":
+            break
+        lines.append(line)
+    if not lines:
+        return None
+    text = "\n".join(lines)
+    return replace(step, command=text, line_map=tuple([step.line] * len(lines)), status="run", reason=None)
+
+
+def _open_shell(guide: GuideRun) -> None:
+    m = guide.machine
+    cmd = [
+        "ssh", "-i", str(m.key_path), "-p", str(m.ssh_port), "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"{m.user}@{m.ssh_host}",
+    ]  # fmt: skip
+    print(f"  opening: {shlex.join(cmd)}  (exit the shell to come back)")
+    subprocess.call(cmd)
+
+
+def run(args: argparse.Namespace) -> int:
+    plans, _ = load_plans(args)
+    if len(plans) != 1:
+        raise DoctestError(f"walk takes one guide; the arguments select {len(plans)}")
+    plan = plans[0]
+    host = check_host_ready()
+    print(f"acceleration: {host.accel} ({host.why})")
+    options = GuideOptions(keep_going=True, default_timeout=args.timeout, accel=args.accel, image=args.image)
+    guide = GuideRun(plan=plan, options=options, artifacts_dir=args.out / slug(plan.path), run_id=new_run_id())
+    print(f"booting a fresh VM for {plan.path} ...")
+    guide.start()
+    try:
+        steps = [*plan.setup, *plan.steps]
+        i = 0
+        while i < len(steps):
+            step = steps[i]
+            _show(step, i + 1, len(steps))
+            choice = _ask(f"  {HELP} > ").lower()[:1] or "r"
+            if choice == "q":
+                break
+            if choice == "s":
+                i += 1
+                continue
+            if choice == "o":
+                _open_shell(guide)
+                continue
+            if choice == "e":
+                edited = _edit(step)
+                if edited is not None:
+                    steps[i] = edited
+                continue
+            if choice != "r":
+                print(f"  ? {HELP}")
+                continue
+            runnable = replace(step, status="run") if step.status == "skip" else step
+            result = guide.run_step(runnable)
+            _report(result)
+            if result.status == "passed":
+                i += 1
+            else:
+                print("  [r] retries it, [e] edits it, [s] skips it, [o] opens a shell")
+        print("walk: done; removing the VM")
+    finally:
+        guide.close()
+    sys.stdout.flush()
+    return 0

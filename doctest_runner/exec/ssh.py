@@ -1,0 +1,130 @@
+"""A paramiko transport that reports channel traffic in the order it arrives.
+
+Why: paramiko keeps stdout and stderr in two separate buffers, so a reader can no longer tell which came
+first. This transport subclass hooks the two data handlers (and EOF, close, requests such as
+exit-status) and tells a per-channel callback `(event, stream, nbytes)` right after the data is
+buffered. The consumer then reads exactly `nbytes` from that stream's buffer: order is exact, and
+paramiko's flow control (window adjusts on read) keeps working. Channels without a callback behave
+as usual (SFTP, the VM layer's own clients are not affected: only our transport has this table).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import time
+from pathlib import Path
+from typing import Callable
+
+import paramiko
+from paramiko.channel import Channel
+from paramiko.common import (
+    MSG_CHANNEL_CLOSE,
+    MSG_CHANNEL_DATA,
+    MSG_CHANNEL_EOF,
+    MSG_CHANNEL_EXTENDED_DATA,
+    MSG_CHANNEL_REQUEST,
+)
+
+Hook = Callable[[str, str, int], None]  # (event: data|eof|close|request, stream: stdout|stderr|"", nbytes)
+
+
+def _hook(chan: Channel) -> Hook | None:
+    return getattr(chan, "doctest_hook", None)
+
+
+def _on_data(chan: Channel, m: paramiko.Message) -> None:
+    s = m.get_binary()
+    chan.in_buffer.feed(s)
+    hook = _hook(chan)
+    if hook is not None:
+        hook("data", "stdout", len(s))
+
+
+def _on_extended(chan: Channel, m: paramiko.Message) -> None:
+    code = m.get_int()
+    s = m.get_binary()
+    if code != 1:
+        return  # only stderr (1) is defined
+    if chan.combine_stderr:
+        chan.in_buffer.feed(s)
+        stream = "stdout"
+    else:
+        chan.in_stderr_buffer.feed(s)
+        stream = "stderr"
+    hook = _hook(chan)
+    if hook is not None:
+        hook("data", stream, len(s))
+
+
+def _after(handler: Callable[[Channel, paramiko.Message], None], event: str):
+    def wrapped(chan: Channel, m: paramiko.Message) -> None:
+        handler(chan, m)
+        hook = _hook(chan)
+        if hook is not None:
+            hook(event, "", 0)
+
+    return wrapped
+
+
+class OrderedTransport(paramiko.Transport):
+    """`paramiko.Transport` whose channels may carry a `doctest_hook` told of traffic in arrival order."""
+
+    _channel_handler_table = {
+        **paramiko.Transport._channel_handler_table,
+        MSG_CHANNEL_DATA: _on_data,
+        MSG_CHANNEL_EXTENDED_DATA: _on_extended,
+        MSG_CHANNEL_REQUEST: _after(Channel._handle_request, "request"),
+        MSG_CHANNEL_EOF: _after(Channel._handle_eof, "eof"),
+        MSG_CHANNEL_CLOSE: _after(Channel._handle_close, "close"),
+    }
+
+
+def load_key(path: Path) -> paramiko.PKey:
+    """The machine's private key, whatever its type."""
+    return paramiko.PKey.from_path(str(path))
+
+
+@contextlib.contextmanager
+def quiet_paramiko():
+    """While the guest reboots, refused connections are expected; paramiko would log each as an error."""
+    lg = logging.getLogger("paramiko")
+    old = lg.level
+    lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        lg.setLevel(old)
+
+
+def open_transport(host: str, port: int, user: str, key: paramiko.PKey, *, timeout: float = 20) -> OrderedTransport:
+    """One authenticated SSH connection (host key not checked: a fresh VM on a forwarded 127.0.0.1 port)."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    t = OrderedTransport(sock)
+    t.banner_timeout = timeout
+    t.handshake_timeout = timeout
+    try:
+        t.start_client(timeout=timeout)
+        t.auth_publickey(user, key)
+        if not t.is_authenticated():
+            raise paramiko.AuthenticationException(f"key login as {user} refused")
+        t.set_keepalive(15)
+    except BaseException:
+        t.close()
+        raise
+    return t
+
+
+def connect_retry(host: str, port: int, user: str, key: paramiko.PKey, *, deadline: float) -> OrderedTransport:
+    """Connect, retrying until `deadline` (time.monotonic()); the last error is raised after it."""
+    last: Exception | None = None
+    with quiet_paramiko():
+        while time.monotonic() < deadline:
+            try:
+                return open_transport(host, port, user, key, timeout=max(1.0, min(15.0, deadline - time.monotonic())))
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                last = exc
+                time.sleep(0.5)
+    raise TimeoutError(f"no SSH login on {host}:{port}: {last}")

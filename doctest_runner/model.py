@@ -1,0 +1,267 @@
+"""The data model shared by every stage of the pipeline.
+
+parse -> plan -> (lint | run: image -> vm -> exec -> checks -> classify) -> report
+
+Each stage takes and returns these dataclasses, so a stage can be tested alone
+and the runner never needs to know how the stage before it worked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+StepKind = Literal["prompted", "bare", "file", "setup", "cleanup", "prose"]
+PlanStatus = Literal["run", "skip"]
+StepStatus = Literal["passed", "failed", "skipped", "not-run", "error"]
+DocStatus = Literal["passed", "failed", "error", "skipped"]
+
+# Failure categories, grouped so a run on a host without network does not blame the docs.
+DOC_BUG_CATEGORIES = (
+    "package-not-found",
+    "command-not-found",
+    "permission",
+    "interactive",
+    "placeholder",
+    "syntax",
+    "service",
+    "output-mismatch",
+    "unknown",
+)
+ENVIRONMENT_CATEGORIES = ("network", "timeout", "needs-kvm")
+CATEGORIES = DOC_BUG_CATEGORIES + ENVIRONMENT_CATEGORIES
+
+
+def category_group(category: str | None) -> Literal["doc", "environment"] | None:
+    """Which side a failure category blames: the docs or the machine they ran on."""
+    if category is None:
+        return None
+    return "environment" if category in ENVIRONMENT_CATEGORIES else "doc"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A 1-based line in a file: what every error and finding points at."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+class DoctestError(Exception):
+    """A user-facing error: printed as one line `path:line: message`, never a traceback."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.path and self.line:
+            return f"{self.path}:{self.line}: {self.message}"
+        if self.path:
+            return f"{self.path}: {self.message}"
+        return self.message
+
+
+@dataclass
+class StepOptions:
+    """Per-step settings from an in-doc annotation or a sidecar rule."""
+
+    skip: bool = False
+    reason: str | None = None
+    timeout: int | None = None  # seconds
+    expect_exit: int = 0
+    user: str | None = None  # None: the guide's non-root user; "root": run as root
+    requires: tuple[str, ...] = ()  # e.g. ("kvm", "network")
+    name: str | None = None
+    reboot: bool = False
+    output: Literal["check", "warn", "ignore"] | None = None  # None: the run's --output default
+    pty: bool = False
+
+
+@dataclass
+class Block:
+    """A code block as found in the Markdown, with container indentation already stripped."""
+
+    path: str
+    line: int  # opening fence line (or first line of an indented block), 1-based
+    end_line: int  # closing fence line (or last line of an indented block)
+    content_line: int  # source line of the first content line
+    info: str  # raw info string, e.g. 'bash title="x"'
+    lang: str  # normalised language: 'bash', 'console', 'yaml', '' ...
+    attrs: dict[str, str]  # info-string attributes, e.g. {"title": "/etc/x.yaml"}
+    text: str  # content, container indentation stripped, no trailing newline
+    heading: tuple[str, ...]  # heading path above the block
+    tab: str | None = None  # enclosing mkdocs tab title (=== "Ubuntu")
+    annotation: StepOptions | None = None  # from <!-- doctest: ... --> right before
+    kind: Literal["fenced", "indented", "hidden-setup", "hidden-cleanup"] = "fenced"
+
+
+@dataclass
+class Step:
+    """One thing a reader types (or a file they write), with where it came from."""
+
+    id: str  # stable within a doc: "<path>:<line>" (suffixed "#n" if a line holds several)
+    path: str
+    line: int  # first source line of the command
+    end_line: int  # last source line of the command (expected output excluded)
+    heading: tuple[str, ...]
+    command: str  # exactly as it will be run: prompts stripped, continuations kept
+    kind: StepKind
+    line_map: tuple[int, ...] = ()  # source line of each line of `command`
+    expected_output: str | None = None
+    prompt: str | None = None  # the prompt that was stripped, e.g. "$ "
+    lang: str = ""
+    block_line: int = 0  # opening fence of the block the step came from
+    alternative: str | None = None  # distro tab title this step belongs to
+    file_path: str | None = None  # kind == "file": where the content is written
+    origin: Literal["doc", "sidecar"] = "doc"  # "sidecar": a command supplied for a prose step
+    options: StepOptions = field(default_factory=StepOptions)
+    status: PlanStatus = "run"
+    reason: str | None = None  # why skipped
+
+    def source_line(self, command_line_index: int) -> int:
+        """Map a 0-based line of `command` back to its line in the doc."""
+        if 0 <= command_line_index < len(self.line_map):
+            return self.line_map[command_line_index]
+        return self.line
+
+
+@dataclass
+class Prose:
+    """An imperative instruction in prose with no command after it (lint's 'prose step')."""
+
+    path: str
+    line: int
+    text: str
+    heading: tuple[str, ...]
+
+
+@dataclass
+class ParsedDoc:
+    """What the parser makes of one file: steps in order, plus what lint needs besides."""
+
+    path: str
+    steps: list[Step]
+    blocks: list[Block] = field(default_factory=list)
+    prose: list[Prose] = field(default_factory=list)
+    errors: list[DoctestError] = field(default_factory=list)  # non-fatal problems, file:line each
+    headings: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (line, path)
+
+
+@dataclass
+class Check:
+    """A testinfra check declared in a sidecar, run after a guide's steps."""
+
+    kind: str  # package | service | file | port | command
+    target: str
+    expect: dict[str, object] = field(default_factory=dict)
+    path: str = ""  # sidecar file
+    line: int = 0
+
+
+@dataclass
+class Plan:
+    """A doc ready to run: its steps with statuses, on which image, with what around it."""
+
+    path: str  # the doc
+    steps: list[Step]
+    image: str = "debian-12"
+    distro: str = "debian"
+    sidecar: str | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    fixtures: list[tuple[str, str]] = field(default_factory=list)  # (local path, guest path)
+    checks: list[Check] = field(default_factory=list)
+    check_modules: list[str] = field(default_factory=list)  # testinfra test files
+    setup: list[Step] = field(default_factory=list)  # sidecar setup, run before the first step
+    cleanup: list[Step] = field(default_factory=list)  # run after the guide, pass or fail
+    prose: list[Prose] = field(default_factory=list)  # for lint's prose-step rule
+    errors: list[DoctestError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # planning remarks, e.g. "no tab for debian; kept Ubuntu"
+
+
+@dataclass
+class Finding:
+    """One lint finding."""
+
+    path: str
+    line: int
+    rule: str  # e.g. "sudo-redirect"
+    severity: Literal["error", "warning", "info"]
+    message: str
+    hint: str = ""
+    step_id: str | None = None
+
+    def __str__(self) -> str:
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{self.path}:{self.line}: {self.severity}: [{self.rule}] {self.message}{hint}"
+
+
+@dataclass
+class ExecResult:
+    """What running one command in the guest gave."""
+
+    exit_code: int | None  # None: killed (timeout) or lost
+    output: str  # stdout and stderr interleaved
+    duration_s: float
+    timed_out: bool = False
+    interactive: bool = False  # it waited for input / a terminal
+    failed_line_index: int | None = None  # 0-based line of the command that failed
+    transcript: list[tuple[float, str, str]] = field(default_factory=list)  # (t, stream, text)
+
+
+@dataclass
+class StepResult:
+    step: Step
+    status: StepStatus
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    failed_line: int | None = None  # doc line of the failing command
+    category: str | None = None
+    explanation: str | None = None
+    evidence: str | None = None
+    output: str = ""
+    output_warning: str | None = None  # expected-output mismatch in `warn` mode
+
+    @property
+    def output_tail(self) -> str:
+        return "\n".join(self.output.splitlines()[-20:])
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class DocResult:
+    path: str
+    image: str
+    status: DocStatus
+    duration_s: float = 0.0
+    steps: list[StepResult] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str | None = None  # harness error for this guide
+    artifacts: str | None = None
+
+
+@dataclass
+class HostInfo:
+    accel: str  # "kvm" | "tcg"
+    why: str
+    cpu_mode: str = ""
+    nested: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    started_at: str
+    host: HostInfo
+    docs: list[DocResult] = field(default_factory=list)

@@ -1,0 +1,361 @@
+"""Shell syntax checks decided by bash's own parser, without ever running doc text on the host.
+
+Why a co-process: the parser must know where a prompted command ends (open quotes, heredocs,
+``\\`` continuations, unfinished ``if``/``for``), and only bash's grammar answers that exactly.
+``bash -n`` per candidate costs ~3 ms (exec + startup); the Kata snapshot needs hundreds of checks.
+So one long-lived ``bash`` reads each candidate and ``eval``s it as the *body of a function
+definition*: defining a function parses the body but never executes it.
+
+Safety of the wrapper: text can end a ``{ ... }`` function body early only with a ``}`` reserved
+word, and such a word is always a literal ``}`` character (aliases are off, so no other word
+turns into one). Text goes to the co-process only when it holds no ``}`` at all, apart from
+simple ``${name}`` expansions, whose ``}`` directly follows a non-blank, non-metacharacter and so
+can never be a word of its own. Then our own closing ``}`` is the only one, nothing of the text
+can reach top level, and nothing runs. Everything else (text with braces, huge text, a dead
+co-process) goes to ``bash -n`` on stdin, which only reads.
+
+Verdicts: "complete and parses" means the wrapper closed normally; heredoc/quote/EOF messages mean
+bash wants more lines; an error on our closing line means the text left a compound command,
+pipeline or ``&&`` open (more lines needed); an error inside the text is confirmed with
+``bash -n`` (rare in real docs) so its message and line are bash's own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+
+__all__ = ["SyntaxCheck", "BashSyntaxChecker", "check_syntax", "default_checker"]
+
+
+@dataclass(frozen=True)
+class SyntaxCheck:
+    """bash's verdict on a piece of shell text.
+
+    complete: False when bash needs more lines (open quote, heredoc body, ``\\`` continuation,
+    unfinished ``if``/``for``/``while``/``case``/``{``, trailing ``|``/``&&``).
+    ok: the text parses (implies complete).
+    message/line: bash's message and its 1-based line in the text (None when not known).
+    wanted: what bash is still waiting for when incomplete: a heredoc delimiter or a closing
+    character (``"``, ``'``, `````, ``)``, ``}``); None otherwise. Lets the parser skip lines that
+    cannot possibly finish the command, while bash still decides.
+    wanted_kind: "heredoc" | "char" | None.
+    """
+
+    complete: bool
+    ok: bool
+    message: str = ""
+    line: int | None = None
+    wanted: str | None = None
+    wanted_kind: str | None = None
+
+
+# Largest text sent through the co-process; beyond it `bash -n` reads it in one go.
+_MAX_COPROC_BYTES = 256 * 1024
+_CACHE_MAX = 50_000
+_TIMEOUT_S = 10.0
+
+_DRIVER = r"""
+exec 2>&1
+shopt -u expand_aliases
+set +o history 2>/dev/null
+__dr_f=$1
+while IFS= read -r __dr_cmd; do
+  __dr_t=
+  IFS= read -r -d '' __dr_t < "$__dr_f"
+  eval "$__dr_t"
+  printf '\n__DR_DONE %s\n' "$?"
+  unset -f __dr_w1 2>/dev/null
+done
+"""
+
+_LINE_RE = re.compile(r"line (\d+): (.*)$")
+_HEREDOC_RE = re.compile(r"warning: here-document at line \d+ delimited by end-of-file \(wanted `(.*)'\)")
+_MATCHING_RE = re.compile(r"unexpected EOF while looking for (?:matching )?`(.+?)'")
+_EOF_RE = re.compile(r"syntax error: unexpected end of file|unexpected token `EOF'")
+# ${name}, ${#name}, ${name:-x}: braces that can never be a standalone `}` word, so they need no
+# extra wrapper level (the `}` directly follows a non-blank, non-metacharacter).
+_SIMPLE_PARAM_RE = re.compile(r"\$\{[A-Za-z0-9_#@*!?:=+%/.,\[\]^~-]*\}")
+
+
+def _brace_count(text: str) -> int:
+    return _SIMPLE_PARAM_RE.sub("", text).count("}")
+
+
+class BashSyntaxChecker:
+    """Answers `check(text)` with bash's parser; one lazily started co-process, results cached."""
+
+    def __init__(self, bash: str | None = None) -> None:
+        self._bash = bash or shutil.which("bash") or "/bin/bash"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._owner_pid = 0
+        self._tmpdir: str | None = None
+        self._file: str | None = None
+        self._offset: int | None = None  # eval line number of the eval string's line 1, minus 1
+        self._lock = threading.Lock()
+        self._cache: dict[str, SyntaxCheck] = {}
+        self._buf = bytearray()
+        self._broken = False  # co-process could not be started: always use `bash -n`
+        self.stats = {"coproc": 0, "fallback": 0, "cached": 0}
+
+    # ------------------------------------------------------------------ public
+
+    def check(self, text: str) -> SyntaxCheck:
+        """bash's verdict on `text` (never executed). Never raises."""
+        hit = self._cache.get(text)
+        if hit is not None:
+            self.stats["cached"] += 1
+            return hit
+        result = self._check_uncached(text)
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
+        self._cache[text] = result
+        return result
+
+    def close(self) -> None:
+        """Stop the co-process (ours, by its pid) and remove its scratch file."""
+        with self._lock:
+            self._stop()
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_uncached(self, text: str) -> SyntaxCheck:
+        if "\x00" in text:
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            return SyntaxCheck(True, False, "NUL byte in shell text", line)
+        data = text.encode("utf-8", "surrogateescape") if _has_surrogates(text) else text.encode()
+        if len(data) > _MAX_COPROC_BYTES or self._broken:
+            return self._check_bash_n(text)
+        if _brace_count(text):
+            # The text holds a `}` that could be a reserved word: the function wrapper is not
+            # provably closed by our own `}` then, so bash -n (reading only) decides.
+            return self._check_bash_n(text)
+        verdict = self._check_coproc(text)
+        if verdict is None:
+            return self._check_bash_n(text)
+        return verdict
+
+    def _check_coproc(self, text: str) -> SyntaxCheck | None:
+        wrapped = "__dr_w1() { :\n" + text + "\n}"
+        with self._lock:
+            try:
+                out = self._roundtrip(wrapped)
+            except (OSError, ValueError, subprocess.SubprocessError, _CoprocError):
+                self._stop()
+                return None
+        if out is None:
+            return None
+        self.stats["coproc"] += 1
+        rc, lines = out
+        text_lines = text.count("\n") + 1
+        return self._interpret(text, lines, rc, 2, 1 + text_lines, has_braces=False)
+
+    def _interpret(
+        self, text: str, lines: list[str], rc: int, first: int, last: int, has_braces: bool,
+        confirm_errors: bool = True,
+    ) -> SyntaxCheck | None:
+        errors: list[tuple[int, str]] = []
+        for raw in lines:
+            m = _HEREDOC_RE.search(raw)
+            if m:
+                return SyntaxCheck(False, False, "here-document not terminated", None, m.group(1), "heredoc")
+            m = _MATCHING_RE.search(raw)
+            if m:
+                return SyntaxCheck(
+                    False, False, f"unexpected EOF while looking for `{m.group(1)}'", None, m.group(1), "char"
+                )
+            if _EOF_RE.search(raw):
+                return SyntaxCheck(False, False, "unexpected end of file")
+            m = _LINE_RE.search(raw)
+            if m and not m.group(2).startswith("`"):  # bash echoes the bad line as "`code'"
+                errors.append((int(m.group(1)) - (self._offset or 0), m.group(2)))
+        if rc == 0 and not errors:
+            return SyntaxCheck(True, True)
+        if not errors:
+            return None  # failed without a message we understand
+        line, message = errors[0]
+        if first <= line <= last:
+            if confirm_errors:
+                return None  # rare in real docs: let `bash -n` on the bare text have the last word
+            return SyntaxCheck(True, False, message, line - first + 1)
+        if line > last and not has_braces:
+            # The text left a compound command, pipeline or `&&` open, so our closing `}`
+            # arrived where a command was expected: bash needs more lines.
+            return SyntaxCheck(False, False, "unexpected end of file")
+        return None  # ambiguous (the text holds `}`): let `bash -n` decide
+
+    def _roundtrip(self, wrapped: str) -> tuple[int, list[str]] | None:
+        proc = self._ensure()
+        if proc is None:
+            return None
+        assert self._file is not None and proc.stdin is not None and proc.stdout is not None
+        with open(self._file, "wb") as fh:
+            fh.write(wrapped.encode("utf-8", "surrogateescape"))
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        raw = _read_answer(proc, self._buf, _TIMEOUT_S)
+        if raw is None:
+            raise _CoprocError("bash co-process did not answer")
+        lines = raw.decode("utf-8", "replace").split("\n")
+        done = [ln for ln in lines if ln.startswith("__DR_DONE ")]
+        try:
+            rc = int(done[-1].split()[1])
+        except (IndexError, ValueError) as exc:
+            raise _CoprocError("bad answer") from exc
+        return rc, [ln for ln in lines if ln and not ln.startswith("__DR_DONE ")]
+
+    def _ensure(self) -> subprocess.Popen[bytes] | None:
+        if self._proc is not None and self._proc.poll() is None and self._owner_pid == os.getpid():
+            return self._proc
+        if self._proc is not None and self._owner_pid != os.getpid():
+            self._proc = None  # inherited through fork: not ours to use
+        self._stop()
+        try:
+            self._tmpdir = tempfile.mkdtemp(prefix="doctest-runner-sh-")
+            self._file = os.path.join(self._tmpdir, "text")
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+            self._proc = subprocess.Popen(
+                [self._bash, "--norc", "--noprofile", "-c", _DRIVER, "__dr", self._file],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                bufsize=0,
+                close_fds=True,
+            )
+            self._owner_pid = os.getpid()
+            self._buf = bytearray()
+            self._offset = None
+            self._offset = self._calibrate()
+        except (OSError, subprocess.SubprocessError, _CoprocError):
+            self._broken = True
+            self._stop()
+            return None
+        return self._proc
+
+    def _calibrate(self) -> int:
+        """bash numbers eval lines from where `eval` sits in the driver: measure it once."""
+        out = self._roundtrip("\n)")
+        if out is None:
+            raise _CoprocError("no calibration answer")
+        for raw in out[1]:
+            m = _LINE_RE.search(raw)
+            if m:
+                return int(m.group(1)) - 2
+        raise _CoprocError("calibration gave no line number")
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and self._owner_pid == os.getpid():
+            try:
+                if proc.stdin:
+                    proc.stdin.close()
+                proc.wait(timeout=2)
+            except (OSError, subprocess.SubprocessError):
+                proc.kill()  # our own co-process, by its Popen handle
+                try:
+                    proc.wait(timeout=2)
+                except subprocess.SubprocessError:
+                    pass
+            finally:
+                if proc.stdout:
+                    proc.stdout.close()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+            self._file = None
+
+    # ------------------------------------------------------------------ `bash -n`
+
+    def _bash_n(self, text: str) -> tuple[int, list[str]] | None:
+        try:
+            res = subprocess.run(
+                [self._bash, "--norc", "--noprofile", "-n"],
+                input=text.encode("utf-8", "surrogateescape"),
+                capture_output=True,
+                timeout=60,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        lines = res.stderr.decode("utf-8", "replace").splitlines()
+        return res.returncode, [ln for ln in lines if ln.strip()]
+
+    def _check_bash_n(self, text: str) -> SyntaxCheck:
+        self.stats["fallback"] += 1
+        out = self._bash_n(text)
+        if out is None:
+            return SyntaxCheck(True, True, "bash is not available: syntax not checked")
+        rc, lines = out
+        saved, self._offset = self._offset, 0
+        try:
+            verdict = self._interpret(
+                text, lines, rc, 1, text.count("\n") + 1, has_braces=True, confirm_errors=False
+            )
+        finally:
+            self._offset = saved
+        if verdict is None:
+            # An error bash -n placed after the text: treat as incomplete input.
+            return SyntaxCheck(False, False, lines[0] if lines else "syntax error")
+        if verdict.ok and text.rstrip(" \t").endswith("\\"):
+            # `bash -n` accepts a trailing backslash at end of input; ask whether it joins the
+            # next line: a sentinel `}` on its own line is an error unless it was swallowed.
+            out2 = self._bash_n(text + "\n}")
+            if out2 is not None:
+                n = text.count("\n") + 2
+                sentinel_error = any(
+                    (m := _LINE_RE.search(ln)) and int(m.group(1)) == n for ln in out2[1]
+                )
+                if not sentinel_error:
+                    return SyntaxCheck(False, False, "line continuation at end of text")
+        return verdict
+
+
+class _CoprocError(Exception):
+    pass
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _read_answer(proc: subprocess.Popen[bytes], buf: bytearray, timeout: float) -> bytes | None:
+    """Read up to the `__DR_DONE n` line, with a timeout so a wedged co-process cannot hang us."""
+    import select
+
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    while True:
+        idx = buf.find(b"__DR_DONE ")
+        if idx >= 0:
+            nl = buf.find(b"\n", idx)
+            if nl >= 0:
+                answer = bytes(buf[: nl + 1])
+                del buf[: nl + 1]
+                return answer
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return None
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None
+        buf.extend(chunk)
+
+
+default_checker = BashSyntaxChecker()
+atexit.register(default_checker.close)
+
+
+def check_syntax(text: str) -> SyntaxCheck:
+    """Is `text` complete, and does it parse? Decided by bash's parser; `text` is never run."""
+    return default_checker.check(text)

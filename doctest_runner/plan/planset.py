@@ -1,0 +1,60 @@
+"""Arguments -> plans for every doc: the one entry point lint, list, run and the pytest plugin share."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from doctest_runner.model import DoctestError, ParsedDoc, Plan
+from doctest_runner.plan.build import plan_doc
+from doctest_runner.plan.discover import DocTarget, run_discovery
+from doctest_runner.plan.yamlnodes import flatten
+
+
+@dataclass
+class PlanSet:
+    """Plans for every doc that could be planned, and why the others could not."""
+
+    plans: list[Plan] = field(default_factory=list)
+    errors: list[DoctestError] = field(default_factory=list)  # discovery, sidecar, parse and planning errors
+    notes: list[str] = field(default_factory=list)
+    targets: list[DocTarget] = field(default_factory=list)  # parallel to `plans`
+
+    @property
+    def all_errors(self) -> list[DoctestError]:
+        """Errors of the set plus the non-fatal parser errors inside each plan."""
+        return self.errors + [e for plan in self.plans for e in plan.errors]
+
+
+def plan_paths(args: list[str], *, source: str | os.PathLike[str] | None = None,
+               image: str | None = None) -> PlanSet:
+    """Discover, parse and plan every argument; each file's error is collected and the others go on.
+
+    Image precedence: `image` (the CLI's --image) > the sidecar's > the doc set's > debian-12.
+    A bad `source` (not a folder) raises: that is a usage error, not a per-file one.
+    """
+    from doctest_runner.parse import (
+        parse_file,  # the parser is a sibling stage; import late to keep plan importable
+    )
+
+    found = run_discovery(args, source)
+    result = PlanSet(errors=list(found.errors), notes=list(found.notes))
+    parsed_cache: dict[tuple[Path, str], ParsedDoc] = {}
+    for target in found.targets:
+        key = (target.doc_path.resolve(), target.display)
+        try:
+            if key not in parsed_cache:
+                parsed_cache[key] = parse_file(target.doc_path, display_path=target.display)
+            parsed = parsed_cache[key]
+            sidecar = found.sidecars.get(target.sidecar.absolute()) if target.sidecar else None
+            chosen = image or (sidecar.image if sidecar else None) or (
+                target.docset.image if target.docset else None)
+            plan = plan_doc(parsed, sidecar, image=chosen)
+        except DoctestError as exc:
+            result.errors.extend(flatten(exc))
+            continue
+        result.plans.append(plan)
+        result.targets.append(target)
+        result.notes.extend(plan.notes)
+    return result

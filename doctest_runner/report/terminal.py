@@ -1,0 +1,61 @@
+"""The end-of-run summary printed in the terminal: counts, then each broken step as `path:line`.
+
+Plain text (no colour codes) so it reads the same in a CI log, a terminal and a test.
+Environment problems are listed apart, so a run without network is not read as broken docs.
+"""
+
+from __future__ import annotations
+
+from doctest_runner.model import RunResult
+from doctest_runner.report import data
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_text(run: RunResult, *, max_width: int = 160) -> str:
+    """A short summary naming each broken step as path:line with its category and evidence."""
+    s = data.summary(run)
+    docs, steps, groups = s["docs"], s["steps"], s["groups"]
+    doc_parts = [f"{docs[k]} {k}" for k in ("passed", "failed", "error", "skipped") if docs[k]]
+    step_parts = [f"{steps[k]} {k}" for k in ("passed", "failed", "error", "not-run", "skipped") if steps[k]]
+    lines = [
+        f"doctest-runner run {run.run_id} ({run.host.accel}: {run.host.why})",
+        f"{_plural(docs['total'], 'guide')}: {', '.join(doc_parts) or 'none run'}; "
+        f"{_plural(steps['total'], 'step')}: {', '.join(step_parts) or 'none'}",
+    ]
+    broken = data.broken_steps(run)
+    if broken:
+        lines.append(
+            f"{_plural(len(broken), 'broken step')}: {_plural(groups['doc'], 'doc bug')}, "
+            f"{_plural(groups['environment'], 'environment problem')}"
+        )
+    for title, group in (("doc bugs", "doc"), ("environment problems (not the docs' fault)", "environment")):
+        items = [b for b in broken if b.group == group]
+        if not items:
+            continue
+        lines.append(f"{title}:")
+        for b in items:
+            text = f"  FAIL {b.location} [{b.category}] {b.step.evidence or '(no output)'}"
+            if len(text) > max_width:
+                text = text[: max_width - 1] + "…"
+            lines.append(text)
+    other: list[str] = []
+    for doc in run.docs:
+        if doc.error and doc.status != "skipped":
+            other.append(f"  ERROR {doc.path} ({doc.image}): {doc.error}")
+        for c in doc.checks:
+            if not c.passed:
+                other.append(f"  CHECK {doc.path}: {c.check.kind} {c.check.target}: {c.message}")
+    if other:
+        lines.append("guide errors and failed checks:")
+        lines += other
+    warned = [(doc, sr) for doc in run.docs for sr in doc.steps if sr.output_warning and not data.is_broken(sr)]
+    if warned:
+        lines.append(f"{_plural(len(warned), 'output warning')}:")
+        for _doc, sr in warned:
+            lines.append(f"  WARN {data.location(sr)} {sr.output_warning}")
+    verdict = "PASSED" if s["passed"] else "FAILED"
+    lines.append(f"{verdict} in {s['duration_s']:.1f}s")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Orchestration: plans -> one fresh VM per guide -> verdicts -> reports."""

@@ -1,0 +1,277 @@
+"""One guide in one fresh VM: boot, run its steps in order, check, classify, collect artifacts.
+
+Both front ends use this class — `doctest-runner run` (all steps in a thread) and the
+pytest plugin (one step per test item) — so the two always give the same verdicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from doctest_runner.checks.output import compare_output
+from doctest_runner.classify import classify
+from doctest_runner.model import (
+    DocResult,
+    DoctestError,
+    ExecResult,
+    HostInfo,
+    Plan,
+    Step,
+    StepResult,
+)
+
+OutputCallback = Callable[[Step, str, str], None]
+
+
+@dataclass
+class GuideOptions:
+    """What the run asks of every guide."""
+
+    keep_going: bool = False
+    output_mode: str = "warn"  # off | warn | check: what to do with prompted commands' expected output
+    default_timeout: float = 900.0
+    boot_timeout: float = 300.0
+    accel: str | None = None
+    image: str | None = None  # overrides the plan's image
+    keep_on_failure: bool = False
+    memory_mb: int = 2048
+
+
+def slug(path: str) -> str:
+    """A file-name-safe name for a guide's artifacts folder."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", path).strip("_") or "guide"
+
+
+@dataclass
+class GuideRun:
+    """The life of one guide's VM. `start()`, then `run_step()` per step, then `finish()`."""
+
+    plan: Plan
+    options: GuideOptions
+    artifacts_dir: Path
+    run_id: str
+    on_output: OutputCallback | None = None
+    log: Callable[[str], None] = print
+    results: list[StepResult] = field(default_factory=list)
+    kvm_available: bool | None = None
+    host: HostInfo | None = None
+    machine: object | None = None
+    _stack: contextlib.ExitStack | None = None
+    _session: object | None = None
+    _stopped: bool = False  # an earlier step failed and keep_going is off
+    _started: float = 0.0
+    _error: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build (or reuse) the image, boot a fresh VM, open the session, upload fixtures."""
+        from doctest_runner.exec import GuestSession
+        from doctest_runner.image import build_image
+        from doctest_runner.vm import boot
+
+        self._started = time.monotonic()
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        image = build_image(self.options.image or self.plan.image, log=self.log)
+        self._stack = contextlib.ExitStack()
+        try:
+            machine = self._stack.enter_context(
+                boot(
+                    image,
+                    run_id=self.run_id,
+                    workdir=self.artifacts_dir,
+                    accel=self.options.accel,
+                    memory_mb=self.options.memory_mb,
+                    boot_timeout=self.options.boot_timeout,
+                    keep=False,
+                )
+            )
+            self.machine = machine
+            self.host = getattr(machine, "host", None)
+            session = self._stack.enter_context(GuestSession(machine, log_dir=self.artifacts_dir / "steps"))
+            self._session = session
+            probe = session.run("test -e /dev/kvm", timeout=30)
+            self.kvm_available = probe.exit_code == 0
+            for local, remote in self.plan.fixtures:
+                session.upload(Path(local), remote)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Remove the VM now (idempotent)."""
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            stack.close()
+
+    def keep_vm(self) -> str:
+        """Leave the VM running for a reviewer; returns how to get in and how to remove it."""
+        assert self._stack is not None and self.machine is not None
+        self._stack.pop_all()  # nothing closes the VM now
+        m = self.machine
+        return (
+            f"VM kept for {self.plan.path}: ssh -i {m.key_path} -p {m.ssh_port} "
+            f"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {m.user}@{m.ssh_host}\n"
+            f"  remove it with: virsh -c qemu:///system destroy {m.name} && rm -f {m.overlay}"
+        )
+
+    def finish(self) -> DocResult:
+        """Cleanup steps, checks, artifacts on failure; then the VM goes (unless kept)."""
+        try:
+            if self._session is not None:
+                for step in self.plan.cleanup:
+                    self.run_step(step, cleanup=True)
+                checks = self._run_checks() if not self.failed else []
+                if self.failed:
+                    self._collect_failure_artifacts()
+            else:
+                checks = []
+            result = self._doc_result(checks)
+            if self.failed and self.options.keep_on_failure and self._stack is not None:
+                self.log(self.keep_vm())
+            return result
+        finally:
+            self.close()
+
+    def abort(self, message: str) -> DocResult:
+        """The harness failed for this guide (boot, SSH...): an `error` result, every step not run."""
+        self._error = message
+        done = {r.step.id for r in self.results}
+        for step in self.plan.steps:
+            if step.id not in done:
+                self.results.append(self._not_run(step, "not run: " + message))
+        self.close()
+        return self._doc_result([])
+
+    # -- steps -----------------------------------------------------------------------------------
+    @property
+    def failed(self) -> bool:
+        return any(r.status in ("failed", "error") for r in self.results)
+
+    def _not_run(self, step: Step, reason: str) -> StepResult:
+        return StepResult(step=step, status="not-run", explanation=reason)
+
+    def run_step(self, step: Step, *, cleanup: bool = False) -> StepResult:
+        """Run one step (or decide not to) and record its verdict."""
+        result = self._evaluate(step, cleanup=cleanup)
+        self.results.append(result)
+        if result.status in ("failed", "error") and not self.options.keep_going and not cleanup:
+            self._stopped = True
+        return result
+
+    def _evaluate(self, step: Step, *, cleanup: bool) -> StepResult:
+        if step.status == "skip":
+            return StepResult(step=step, status="skipped", explanation=step.reason)
+        if self._stopped and not cleanup:
+            return self._not_run(step, "not run: an earlier step failed")
+        if "kvm" in step.options.requires and self.kvm_available is False:
+            return StepResult(
+                step=step,
+                status="failed",
+                category="needs-kvm",
+                explanation="the step needs KVM, and the VM has no /dev/kvm (no nested virtualization)",
+                evidence="test -e /dev/kvm: false",
+            )
+        assert self._session is not None
+        callback = None
+        if self.on_output is not None:
+            cb = self.on_output
+
+            def callback(stream: str, text: str, _step: Step = step) -> None:
+                cb(_step, stream, text)
+
+        res: ExecResult = self._session.run_step(
+            step, default_timeout=self.options.default_timeout, on_output=callback
+        )
+        return self._verdict(step, res)
+
+    def _verdict(self, step: Step, res: ExecResult) -> StepResult:
+        passed = not res.timed_out and res.exit_code == step.options.expect_exit
+        out = StepResult(
+            step=step,
+            status="passed" if passed else "failed",
+            exit_code=res.exit_code,
+            duration_s=round(res.duration_s, 3),
+            output=res.output,
+        )
+        mode = step.options.output or self.options.output_mode
+        if passed and step.expected_output and mode in ("warn", "check"):
+            mismatch = compare_output(step.expected_output, res.output)
+            if mismatch is not None:
+                if mode == "check":
+                    out.status = "failed"
+                    out.category = "output-mismatch"
+                    out.explanation = f"the output differs from the documented output: {mismatch.message}"
+                    out.evidence = mismatch.evidence
+                    out.failed_line = step.line
+                    return out
+                out.output_warning = mismatch.message
+        if not passed:
+            verdict = classify(step, res, kvm_available=bool(self.kvm_available))
+            out.category, out.explanation, out.evidence = (
+                verdict.category,
+                verdict.explanation,
+                verdict.evidence,
+            )
+            if res.failed_line_index is not None:
+                out.failed_line = step.source_line(res.failed_line_index)
+            else:
+                out.failed_line = step.line
+        return out
+
+    # -- after the steps -------------------------------------------------------------------------
+    def _run_checks(self):
+        if not (self.plan.checks or self.plan.check_modules) or self.machine is None:
+            return []
+        from doctest_runner.checks.testinfra import run_checks
+
+        return run_checks(self.machine, self.plan.checks, self.plan.check_modules, self.artifacts_dir)
+
+    def _collect_failure_artifacts(self) -> None:
+        if self._session is None:
+            return
+        for name, cmd in (("journal.txt", "sudo journalctl -b --no-pager"), ("dmesg.txt", "sudo dmesg")):
+            try:
+                (self.artifacts_dir / name).write_text(self._session.capture(cmd))
+            except Exception as exc:  # artifacts are best effort: never hide the real failure
+                (self.artifacts_dir / name).write_text(f"could not collect: {exc}\n")
+
+    def _doc_result(self, checks) -> DocResult:
+        steps = self.results
+        if self._error:
+            status = "error"
+        elif any(r.status in ("failed", "error") for r in steps) or any(not c.passed for c in checks):
+            status = "failed"
+        elif steps and all(r.status == "skipped" for r in steps):
+            status = "skipped"
+        else:
+            status = "passed"
+        return DocResult(
+            path=self.plan.path,
+            image=self.options.image or self.plan.image,
+            status=status,
+            duration_s=round(time.monotonic() - self._started, 3) if self._started else 0.0,
+            steps=list(steps),
+            checks=list(checks),
+            error=self._error,
+            artifacts=str(self.artifacts_dir),
+        )
+
+    def run_all(self) -> DocResult:
+        """The whole guide, as `doctest-runner run` does it."""
+        if all(s.status == "skip" for s in self.plan.steps) and not self.plan.setup:
+            self._started = time.monotonic()
+            for step in self.plan.steps:
+                self.run_step(step)
+            return self._doc_result([])
+        try:
+            self.start()
+        except DoctestError as exc:
+            return self.abort(str(exc))
+        for step in [*self.plan.setup, *self.plan.steps]:
+            self.run_step(step)
+        return self.finish()

@@ -1,0 +1,225 @@
+"""`doctest-runner run`: guides in parallel, each in its own fresh VM, results written as they finish.
+
+The report JSON is rewritten after every guide, so a run killed in the middle still
+leaves each finished guide's verdicts readable; SIGTERM and Ctrl-C destroy the VMs
+that are up before the process goes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from doctest_runner.model import DocResult, DoctestError, HostInfo, Plan, RunResult, Step, category_group
+from doctest_runner.run.guide import GuideOptions, GuideRun, slug
+
+
+@dataclass
+class RunOptions:
+    guide: GuideOptions = field(default_factory=GuideOptions)
+    jobs: int = 0  # 0: from cores and memory
+    out_dir: Path = Path("doctest-out")
+    history: Path | None = None
+    fail_on: str = "any"  # any | doc: whether environment failures (network, timeout, needs-kvm) fail the run
+    codeowners: Path | None = None
+    source_root: Path | None = None
+    progress: bool = True
+
+
+def default_jobs() -> int:
+    """As many VMs as the host has cores for and memory for (2 GiB each plus headroom)."""
+    cores = os.cpu_count() or 1
+    try:
+        with open("/proc/meminfo") as f:
+            avail_kb = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+        by_mem = max(1, avail_kb // (3 * 1024 * 1024))
+    except (OSError, StopIteration, ValueError):
+        by_mem = 1
+    return max(1, min(cores, by_mem, 8))
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def exit_status(run: RunResult, fail_on: str = "any") -> int:
+    """0: every selected step passed or was skipped; 1: a step (or check) failed; 2: a harness error."""
+    if any(d.status == "error" for d in run.docs):
+        return 2
+    for doc in run.docs:
+        if any(not c.passed for c in doc.checks):
+            return 1
+        for r in doc.steps:
+            if r.status in ("failed", "error"):
+                if fail_on == "doc" and category_group(r.category) == "environment":
+                    continue
+                return 1
+    return 0
+
+
+class _Progress:
+    """Live progress per guide (rich), or plain lines when not on a terminal."""
+
+    def __init__(self, enabled: bool, plans: list[Plan]):
+        self._lock = threading.Lock()
+        self._rich = None
+        self._tasks: dict[str, int] = {}
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            console = Console(stderr=True)
+            if console.is_terminal:
+                self._rich = Progress(
+                    TextColumn("{task.fields[guide]}", style="bold"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.description}"),
+                    TimeElapsedColumn(),
+                    console=console,
+                )
+                for p in plans:
+                    self._tasks[p.path] = self._rich.add_task("queued", total=len(p.steps) or 1, guide=p.path)
+                self._rich.start()
+        self._enabled = enabled
+
+    def update(self, plan: Plan, message: str, advance: int = 0) -> None:
+        if not self._enabled:
+            return
+        with self._lock:
+            if self._rich is not None:
+                self._rich.update(self._tasks[plan.path], description=message, advance=advance)
+            else:
+                print(f"[{plan.path}] {message}", flush=True)
+
+    def log(self, text: str) -> None:
+        if self._rich is not None:
+            self._rich.console.print(text)
+        else:
+            print(text, flush=True)
+
+    def stop(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+
+
+def run_plans(
+    plans: list[Plan],
+    options: RunOptions,
+    *,
+    host: HostInfo,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run each plan in a fresh VM, `jobs` at a time; reports go to `options.out_dir` as guides finish."""
+    from doctest_runner.image import build_image
+    from doctest_runner.report import JsonReportWriter, write_all
+    from doctest_runner.vm import reap_stale
+
+    out = options.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "artifacts", ignore_errors=True)
+    run = RunResult(
+        run_id=new_run_id(),
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        host=host,
+    )
+    progress = _Progress(options.progress, plans)
+    say = log or progress.log
+    writer = JsonReportWriter(out / "report.json", run)
+    lock = threading.Lock()
+    active: dict[str, GuideRun] = {}
+    cancelled = threading.Event()
+
+    for name in reap_stale():
+        say(f"removed a VM left by a dead run: {name}")
+    # Images first, one at a time: parallel guides then only read the cached bases.
+    for image in sorted({options.guide.image or p.image for p in plans if any(s.status == "run" for s in p.steps)}):
+        build_image(image, log=say)
+
+    def one(index: int, plan: Plan) -> DocResult:
+        if cancelled.is_set():
+            raise KeyboardInterrupt
+        def on_output(step: Step, stream: str, text: str) -> None:
+            progress.update(plan, f"line {step.line}: {step.command.splitlines()[0][:50]}")
+
+        gr = GuideRun(
+            plan=plan,
+            options=options.guide,
+            artifacts_dir=out / "artifacts" / slug(plan.path),
+            run_id=f"{run.run_id}-{index}",
+            on_output=on_output,
+            log=say,
+        )
+        with lock:
+            active[plan.path] = gr
+        progress.update(plan, "booting")
+        try:
+            result = gr.run_all()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # a harness fault in one guide must not lose the others
+            result = gr.abort(f"{type(exc).__name__}: {exc}")
+        finally:
+            with lock:
+                active.pop(plan.path, None)
+        progress.update(plan, result.status, advance=len(plan.steps))
+        return result
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
+    pool = ThreadPoolExecutor(max_workers=options.jobs or default_jobs(), thread_name_prefix="guide")
+    try:
+        futures = {pool.submit(one, i, p): p for i, p in enumerate(plans)}
+        for fut in as_completed(futures):
+            result = fut.result()
+            with lock:
+                run.docs.append(result)
+                writer.add_doc(result)
+    except KeyboardInterrupt:
+        cancelled.set()
+        with lock:
+            machines = [gr.machine for gr in active.values() if gr.machine is not None]
+        for m in machines:  # the threads' own cleanup may be stuck in a step: end the VMs now
+            try:
+                m.destroy()
+            except Exception:
+                pass
+        pool.shutdown(wait=False, cancel_futures=True)
+        progress.stop()
+        raise
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+    pool.shutdown(wait=True)
+    progress.stop()
+    order = {p.path: i for i, p in enumerate(plans)}
+    run.docs.sort(key=lambda d: order.get(d.path, 0))
+    writer.finish()
+    write_all(run, out, codeowners=options.codeowners, source_root=options.source_root)
+    if options.history:
+        from doctest_runner.history import History
+
+        History(options.history).record(run)
+    return run
+
+
+def check_host_ready() -> HostInfo:
+    """Pick the acceleration (and say why) before anything boots; a missing libvirt is a usage-level error."""
+    from doctest_runner.vm import choose_accel
+
+    try:
+        return choose_accel(os.environ.get("DOCTEST_RUNNER_ACCEL"))
+    except DoctestError:
+        raise
+    except Exception as exc:
+        raise DoctestError(f"cannot use the VM host: {exc}") from None

@@ -1,0 +1,344 @@
+"""One fresh VM per run: overlay on the cached base, transient libvirt domain, SSH on 127.0.0.1.
+
+Cleanup is the point of this module: the domain and overlay go away after success, failure, Ctrl-C
+and SIGTERM; a harness killed with -9 leaves an owner record that the next `reap_stale` acts on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import paramiko
+
+from doctest_runner.image.cache import BuiltImage, remove_tree
+from doctest_runner.model import DoctestError, HostInfo
+from doctest_runner.vm.accel import choose_accel
+from doctest_runner.vm.domain import DomainSpec, domain_xml
+from doctest_runner.vm.state import PREFIX, Owner, qemu_pids, read_owner, save_owner, vms_dir, write_owner
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def connect() -> Any:
+    """A libvirt connection ($LIBVIRT_DEFAULT_URI or qemu:///system), with a one-line error if libvirtd is down."""
+    import libvirt
+
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors become exceptions, not stderr noise
+    uri = os.environ.get("LIBVIRT_DEFAULT_URI") or "qemu:///system"
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise DoctestError(f"cannot connect to libvirt at {uri}: {exc.get_error_message()} "
+                           "(is libvirtd running? try `doctest-runner doctor --fix`)") from None
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1 (qemu binds it; a lost race is retried by `boot`)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def tail(path: Path, n: int = 25) -> str:
+    try:
+        lines = path.read_text(errors="replace").replace("\r", "").splitlines()
+    except OSError:
+        return "(no console output)"
+    return "\n".join(lines[-n:]) or "(console log is empty)"
+
+
+@contextlib.contextmanager
+def _quiet_paramiko() -> Iterator[None]:
+    """paramiko logs every refused banner during boot as an ERROR with a traceback; nobody needs those."""
+    lg = logging.getLogger("paramiko")
+    old = lg.level
+    lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        lg.setLevel(old)
+
+
+@dataclass
+class Machine:
+    """A running VM as the rest of the harness sees it: an SSH endpoint plus a way to get rid of it."""
+
+    name: str
+    ssh_host: str
+    ssh_port: int
+    user: str
+    key_path: Path
+    console_log: Path
+    overlay: Path
+    host: HostInfo
+    image: BuiltImage | None = None
+    boot_seconds: float | None = None  # domain start -> first SSH login
+    _dom: Any = field(default=None, repr=False)
+    _conn: Any = field(default=None, repr=False)
+    _vmdir: Path | None = field(default=None, repr=False)
+    _destroyed: bool = field(default=False, repr=False)
+
+    def is_running(self) -> bool:
+        if self._dom is None or self._destroyed:
+            return False
+        try:
+            return bool(self._dom.isActive())
+        except Exception:  # libvirt raises once a transient domain is gone
+            return False
+
+    def connect(self, user: str | None = None, timeout: float = 10) -> paramiko.SSHClient:
+        """A logged-in paramiko client (key auth) as `user` (default: the image's user)."""
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # fresh VM, fresh trust
+        pkey = paramiko.Ed25519Key.from_private_key_file(str(self.key_path))
+        try:
+            client.connect(self.ssh_host, port=self.ssh_port, username=user or self.user, pkey=pkey, timeout=timeout,
+                           banner_timeout=timeout, auth_timeout=timeout, allow_agent=False, look_for_keys=False)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def wait_ssh(self, timeout: float = 180) -> None:
+        """Return once a key login as the user works; DoctestError with the console's last lines otherwise."""
+        deadline = time.monotonic() + timeout
+        last_err = "no attempt"
+        with _quiet_paramiko():
+            while True:
+                if not self.is_running():
+                    raise DoctestError(f"VM {self.name} stopped while booting; console ({self.console_log}) "
+                                       f"ends with:\n{tail(self.console_log)}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DoctestError(f"VM {self.name} not reachable over SSH on 127.0.0.1:{self.ssh_port} after "
+                                       f"{timeout:.0f} s (last error: {last_err}); console ({self.console_log}) "
+                                       f"ends with:\n{tail(self.console_log)}")
+                try:
+                    client = self.connect(timeout=max(1.0, min(10.0, remaining)))
+                    try:
+                        _, out, _ = client.exec_command("true", timeout=max(1.0, min(10.0, remaining)))
+                        if out.channel.recv_exit_status() == 0:
+                            return
+                        last_err = "login works but `true` failed"
+                    finally:
+                        client.close()
+                except (paramiko.SSHException, OSError, EOFError) as exc:
+                    last_err = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def destroy(self) -> None:
+        """Stop the domain and delete the overlay (idempotent); the console log stays as an artifact."""
+        if self._destroyed:
+            return
+        if self._dom is not None:
+            import libvirt
+
+            try:
+                self._dom.destroy()
+            except libvirt.libvirtError:
+                pass  # already gone
+        _wait_gone(self.name)
+        if self._vmdir is not None:
+            remove_tree(self._vmdir)
+        self._destroyed = True
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+
+def _wait_gone(name: str, timeout: float = 15) -> None:
+    """libvirt's destroy returns once qemu is signalled; make sure no process still holds the overlay."""
+    deadline = time.monotonic() + timeout
+    while qemu_pids(name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in qemu_pids(name):  # still there: ours by name and prefix, so end it
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+class _SigtermGuard:
+    """Turn SIGTERM into SystemExit(143) while a VM is up, so `finally` cleans up; restore the old handler after."""
+
+    def __init__(self) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self.old: Any = None
+
+    def __enter__(self) -> "_SigtermGuard":
+        if self.active:
+            self.old = signal.getsignal(signal.SIGTERM)
+
+            def handler(signum: int, frame: Any) -> None:
+                raise SystemExit(128 + signum)
+
+            signal.signal(signal.SIGTERM, handler)
+        return self
+
+    def shield(self) -> None:
+        """During cleanup a second SIGTERM must not cut it short."""
+        if self.active:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.active:
+            signal.signal(signal.SIGTERM, self.old if self.old is not None else signal.SIG_DFL)
+
+
+def _kernel_cmdline(image: BuiltImage) -> str:
+    # A machine id per VM, as two installs would have; the image's own stays untouched.
+    return f"{image.cmdline} systemd.machine_id={uuid.uuid4().hex}".strip()
+
+
+@contextlib.contextmanager
+def boot(image: BuiltImage, *, run_id: str | None = None, workdir: Path | None = None, accel: str | None = None,
+         memory_mb: int = 2048, vcpus: int = 2, boot_timeout: float = 180, keep: bool = False,
+         log: Any = None) -> Iterator[Machine]:
+    """Start a fresh VM from `image`, wait until SSH works, yield it, and always remove it afterwards."""
+    import libvirt
+
+    reap_stale()
+    host = choose_accel(accel)
+    if log:
+        log(f"accel {host.why}")
+    run_id = run_id or new_run_id()
+    if not RUN_ID_RE.match(run_id):
+        raise DoctestError(f"invalid run id {run_id!r} (letters, digits, . _ -; at most 63)")
+    name = PREFIX + run_id
+    vmdir = vms_dir() / name
+    if vmdir.exists():
+        raise DoctestError(f"a VM named {name} already exists ({vmdir}); use another run id")
+    guard = _SigtermGuard()
+    machine: Machine | None = None
+    conn = None
+    with guard:
+        try:
+            vmdir.mkdir(parents=True)
+            write_owner(vmdir, name)
+            overlay = vmdir / "overlay.qcow2"
+            res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(image.base),
+                                  str(overlay)], capture_output=True, text=True)
+            if res.returncode != 0:
+                raise DoctestError(f"qemu-img create failed for {overlay}: {res.stderr.strip()}")
+            logdir = Path(workdir) if workdir is not None else vmdir
+            logdir.mkdir(parents=True, exist_ok=True)
+            console_log = (logdir / f"{name}.console.log").resolve()
+            console_log.unlink(missing_ok=True)
+            conn = connect()
+            dom = None
+            for attempt in range(5):
+                port = free_port()
+                spec = DomainSpec(name=name, overlay=overlay, console_log=console_log, ssh_port=port, accel=host.accel,
+                                  cpu_mode=host.cpu_mode, memory_mb=memory_mb, vcpus=vcpus, kernel=image.kernel,
+                                  initrd=image.initrd, cmdline=_kernel_cmdline(image) if image.kernel else "",
+                                  seed=image.seed)
+                try:
+                    dom = conn.createXML(domain_xml(spec), 0)
+                    break
+                except libvirt.libvirtError as exc:
+                    msg = exc.get_error_message() or str(exc)
+                    if "forward" in msg.lower() and attempt < 4:  # lost the port to someone else: next port
+                        continue
+                    raise DoctestError(f"libvirt could not start {name}: {msg}") from None
+            assert dom is not None
+            t0 = time.monotonic()
+            machine = Machine(name=name, ssh_host="127.0.0.1", ssh_port=port, user=image.user, key_path=image.key_path,
+                              console_log=console_log, overlay=overlay, host=host, image=image, _dom=dom, _conn=conn,
+                              _vmdir=vmdir)
+            if log:
+                log(f"{name}: started ({host.accel}), waiting for SSH on 127.0.0.1:{port}")
+            machine.wait_ssh(boot_timeout)
+            machine.boot_seconds = time.monotonic() - t0
+            if log:
+                log(f"{name}: SSH ready after {machine.boot_seconds:.1f} s")
+            yield machine
+        finally:
+            guard.shield()
+            if keep and machine is not None:
+                owner = read_owner(vmdir) or Owner(pid=os.getpid(), start_time=None, domain=name, created=time.time())
+                owner.kept = True
+                save_owner(vmdir, owner)
+                if log:
+                    log(f"kept {name}: ssh -i {image.key_path} -p {machine.ssh_port} {image.user}@127.0.0.1 "
+                        f"(remove with `virsh destroy {name}; rm -r {vmdir}`)")
+            elif machine is not None:
+                machine.destroy()
+            else:  # failed before the Machine existed: the domain may still have been created
+                _destroy_by_name(conn, name)
+                remove_tree(vmdir)
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+
+
+def _destroy_by_name(conn: Any, name: str) -> None:
+    if conn is None:
+        return
+    import libvirt
+
+    try:
+        conn.lookupByName(name).destroy()
+    except libvirt.libvirtError:
+        pass
+    _wait_gone(name)
+
+
+def reap_stale(*, include_kept: bool = False) -> list[str]:
+    """Remove VMs (domain + overlay dir) with our prefix whose recorded owner process is dead.
+
+    Domains without an owner record, or whose owner lives, are never touched. Returns the names removed.
+    """
+    import libvirt
+
+    state = vms_dir()
+    removed: list[str] = []
+    candidates = {d.name: d for d in state.iterdir() if d.is_dir() and d.name.startswith(PREFIX)}
+
+    def stale(vmdir: Path) -> bool:
+        owner = read_owner(vmdir)
+        if owner is None:
+            return False
+        return (include_kept or not owner.kept) and not owner.alive()
+
+    conn = None
+    try:
+        conn = connect()
+        for dom in conn.listAllDomains():
+            name = dom.name()
+            if not name.startswith(PREFIX):
+                continue
+            vmdir = candidates.pop(name, None)
+            if vmdir is None or not stale(vmdir):
+                continue
+            with contextlib.suppress(libvirt.libvirtError):
+                dom.destroy()
+            _wait_gone(name)
+            remove_tree(vmdir)
+            removed.append(name)
+    except DoctestError:
+        pass  # no libvirt: still clean up directories below
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+    for name, vmdir in candidates.items():  # directories with no domain left
+        if stale(vmdir) and not qemu_pids(name):
+            remove_tree(vmdir)
+            removed.append(name)
+    return removed

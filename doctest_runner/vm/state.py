@@ -1,0 +1,88 @@
+"""Where running VMs keep their overlay, and who owns them (so a killed harness's VMs can be reaped).
+
+<cache root>/vms/doctest-<run_id>/ holds overlay.qcow2 and owner.json {pid, start_time, domain, kept}.
+A pid alone could be reused by an unrelated process; the pair (pid, start time) cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from doctest_runner.image.cache import cache_root
+
+PREFIX = "doctest-"
+OWNER_FILE = "owner.json"
+
+
+def vms_dir() -> Path:
+    d = cache_root() / "vms"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def process_start_time(pid: int) -> int | None:
+    """Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+@dataclass
+class Owner:
+    pid: int
+    start_time: int | None
+    domain: str
+    created: float
+    kept: bool = False  # boot(keep=True): left running on purpose, never reaped as stale
+
+    def alive(self) -> bool:
+        st = process_start_time(self.pid)
+        return st is not None and (self.start_time is None or st == self.start_time)
+
+
+def write_owner(vmdir: Path, domain: str, pid: int | None = None) -> Owner:
+    pid = os.getpid() if pid is None else pid
+    owner = Owner(pid=pid, start_time=process_start_time(pid), domain=domain, created=time.time())
+    save_owner(vmdir, owner)
+    return owner
+
+
+def save_owner(vmdir: Path, owner: Owner) -> None:
+    tmp = vmdir / f".{OWNER_FILE}.tmp"
+    tmp.write_text(json.dumps(asdict(owner), indent=1) + "\n")
+    os.replace(tmp, vmdir / OWNER_FILE)
+
+
+def read_owner(vmdir: Path) -> Owner | None:
+    try:
+        d = json.loads((vmdir / OWNER_FILE).read_text())
+        return Owner(pid=int(d["pid"]), start_time=d.get("start_time"), domain=str(d["domain"]),
+                     created=float(d.get("created", 0)), kept=bool(d.get("kept", False)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def qemu_pids(domain: str) -> list[int]:
+    """Host qemu processes running a given domain (libvirt names the guest on the command line)."""
+    pids = []
+    needle = f"guest={domain},".encode()
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"qemu-system" in cmd and (needle in cmd or cmd.endswith(f"guest={domain}".encode() + b"\0")):
+            pids.append(int(p.name))
+    return pids
