@@ -17,13 +17,22 @@ from doctest_runner.model import DoctestError, Plan, Prose, Step, StepOptions
 PATH = "guide.md"
 
 
-def step(line: int, command: str, prompt: str | None = "$ ", kind: str = "prompted", block: int | None = None,
-         **kw) -> Step:
+def step(
+    line: int, command: str, prompt: str | None = "$ ", kind: str = "prompted", block: int | None = None, **kw
+) -> Step:
     n = command.count("\n") + 1
     return Step(
-        id=f"{PATH}:{line}", path=PATH, line=line, end_line=line + n - 1, heading=("Install",),
-        command=command, kind=kind if prompt or kind != "prompted" else "bare", line_map=tuple(range(line, line + n)),
-        prompt=prompt, block_line=block if block is not None else line - 1, **kw,
+        id=f"{PATH}:{line}",
+        path=PATH,
+        line=line,
+        end_line=line + n - 1,
+        heading=("Install",),
+        command=command,
+        kind=kind if prompt or kind != "prompted" else "bare",
+        line_map=tuple(range(line, line + n)),
+        prompt=prompt,
+        block_line=block if block is not None else line - 1,
+        **kw,
     )
 
 
@@ -114,29 +123,39 @@ def test_shellcheck_missing_gives_one_info_note(tmp_path, monkeypatch):
 
 
 def test_angle_placeholders_reported_at_their_line():
-    got = findings(step(7, "kubectl label node <node-name> kata=yes"),
-                   step(9, "export VERSION=\"<VERSION>\"\ncurl -LO https://x/<your registry>/a"))
+    got = findings(
+        step(7, "kubectl label node <node-name> kata=yes"),
+        step(9, 'export VERSION="<VERSION>"\ncurl -LO https://x/<your registry>/a'),
+    )
     assert [(f.line, f.rule) for f in got] == [(7, "placeholder"), (9, "placeholder"), (10, "placeholder")]
     assert "<node-name>" in got[0].message and "${NODE_NAME}" in got[0].hint
 
 
-@pytest.mark.parametrize("text", [
-    "cat <<EOF > f\nx\nEOF",
-    "tr a b < in.txt > out.txt",
-    "diff <(ls a) <(ls b)",
-    "cmd 2>&1 | tee log",
-    "cat <<<\"$HOME\"",
-    "echo '<br>' && echo \"<details>\"",
-    "cat > d.xml <<'EOF'\n<domain><name>vm</name></domain>\nEOF",
-    "# replace <VERSION> below\necho hi  # <not-this>",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cat <<EOF > f\nx\nEOF",
+        "tr a b < in.txt > out.txt",
+        "diff <(ls a) <(ls b)",
+        "cmd 2>&1 | tee log",
+        'cat <<<"$HOME"',
+        "echo '<br>' && echo \"<details>\"",
+        "cat > d.xml <<'EOF'\n<domain><name>vm</name></domain>\nEOF",
+        "# replace <VERSION> below\necho hi  # <not-this>",
+    ],
+)
 def test_angle_placeholder_negatives(text):
     assert rules_of(step(1, text, prompt=None), rule="placeholder") == []
 
 
 def test_placeholder_in_file_step_content():
-    f = step(30, "registry: <your-registry>\n# see <docs>\nimage: x", prompt=None, kind="file",
-             file_path="/etc/x.yaml")
+    f = step(
+        30,
+        "registry: <your-registry>\n# see <docs>\nimage: x",
+        prompt=None,
+        kind="file",
+        file_path="/etc/x.yaml",
+    )
     assert rules_of(f, rule="placeholder") == [30]
 
 
@@ -152,8 +171,10 @@ def test_variables_set_earlier_or_by_sidecar_or_env_are_fine():
     steps = [
         step(1, 'VERSION=1.2\nexport ARCH="$(uname -m)"\nread -r -p "name? " NAME', prompt=None),
         step(5, "for f in a b; do echo $f; done\nwhile read -r line; do echo $line; done < x"),
-        step(6, 'echo $VERSION $ARCH $NAME $HOME $USER $PWD $BASH_VERSION $LC_ALL $1 $? $REGISTRY'),
-        step(7, 'echo ${UNSET:-default} ${OTHER:+x}\n[ -z "$MAYBE" ] && echo unset\n: ${DFLT:=x}; echo $DFLT'),
+        step(6, "echo $VERSION $ARCH $NAME $HOME $USER $PWD $BASH_VERSION $LC_ALL $1 $? $REGISTRY"),
+        step(
+            7, 'echo ${UNSET:-default} ${OTHER:+x}\n[ -z "$MAYBE" ] && echo unset\n: ${DFLT:=x}; echo $DFLT'
+        ),
         step(9, ". /etc/os-release\necho $VERSION_CODENAME $ID", prompt=None),
         step(11, "printf -v OUT '%s' x; mapfile -t LINES < f; declare -A MAP; echo $OUT $LINES $MAP"),
         step(12, "echo '$SINGLE' \\$ESCAPED\ncat <<'EOF'\n$QUOTED_HEREDOC\nEOF", prompt=None),
@@ -167,13 +188,17 @@ def test_unset_variable_details():
         step(2, "LATER=1; PREFIXED=1 cmd; echo $PREFIXED"),
         step(3, "cat > f <<EOF\nurl=$IN_HEREDOC\nEOF", prompt=None),
     )
-    assert [(f.line, f.message.split()[1]) for f in got] == [(1, "$LATER"), (2, "$PREFIXED"), (4, "$IN_HEREDOC")]
+    assert [(f.line, f.message.split()[1]) for f in got] == [
+        (1, "$LATER"),
+        (2, "$PREFIXED"),
+        (4, "$IN_HEREDOC"),
+    ]
 
 
 def test_sourcing_unknown_files_stops_unset_variable_checks():
     assert rules_of(step(1, "source ./env.sh"), step(2, "echo $FROM_ENV_SH"), rule="placeholder") == []
     assert rules_of(step(1, "source ~/.bashrc"), step(2, "echo $NOT_FROM_BASHRC"), rule="placeholder") == [2]
-    assert rules_of(step(1, "echo $FIRST; eval \"$(x)\"; echo $SECOND"), rule="placeholder") == [1]
+    assert rules_of(step(1, 'echo $FIRST; eval "$(x)"; echo $SECOND'), rule="placeholder") == [1]
 
 
 def test_setup_steps_define_variables_for_the_doc():
@@ -184,30 +209,36 @@ def test_setup_steps_define_variables_for_the_doc():
 # ---- sudo-redirect ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,line", [
-    ("sudo echo 'x' >> /etc/sysctl.conf", 1),
-    ("sudo mkdir -p /opt/k\nsudo cat > /opt/k/50.toml << 'EOF'\n[a]\nEOF", 2),
-    ("sudo printf '%s\\n' a > /etc/x", 1),
-    ("echo x | sudo cat > /etc/f", 1),
-    ("curl -fsSL https://k/key | sudo gpg --dearmor \\\n  -o x > /etc/apt/keyrings/k.gpg", 2),
-    ("CONF=/etc/containerd/config.toml\nsudo containerd config default > $CONF", 2),
-    ("sudo echo 1 > /proc/sys/net/ipv4/ip_forward", 1),
-])
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        ("sudo echo 'x' >> /etc/sysctl.conf", 1),
+        ("sudo mkdir -p /opt/k\nsudo cat > /opt/k/50.toml << 'EOF'\n[a]\nEOF", 2),
+        ("sudo printf '%s\\n' a > /etc/x", 1),
+        ("echo x | sudo cat > /etc/f", 1),
+        ("curl -fsSL https://k/key | sudo gpg --dearmor \\\n  -o x > /etc/apt/keyrings/k.gpg", 2),
+        ("CONF=/etc/containerd/config.toml\nsudo containerd config default > $CONF", 2),
+        ("sudo echo 1 > /proc/sys/net/ipv4/ip_forward", 1),
+    ],
+)
 def test_sudo_redirect_positive(text, line):
     got = [f for f in findings(step(1, text, prompt=None)) if f.rule == "sudo-redirect"]
     assert [f.line for f in got] == [line]
     assert got[0].severity == "error" and "sudo tee" in got[0].hint
 
 
-@pytest.mark.parametrize("text", [
-    "echo x | sudo tee -a /etc/f > /dev/null",
-    "sudo journalctl -u containerd > journal.txt",
-    "sudo sh -c 'echo x > /etc/f'",
-    "sudo systemctl restart x 2>&1 >/dev/null",
-    "sudo dmesg > /tmp/dmesg.txt",
-    "sudo cat /etc/x > ~/copy",
-    "echo x > /etc/f",  # no sudo anywhere: not this rule
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "echo x | sudo tee -a /etc/f > /dev/null",
+        "sudo journalctl -u containerd > journal.txt",
+        "sudo sh -c 'echo x > /etc/f'",
+        "sudo systemctl restart x 2>&1 >/dev/null",
+        "sudo dmesg > /tmp/dmesg.txt",
+        "sudo cat /etc/x > ~/copy",
+        "echo x > /etc/f",  # no sudo anywhere: not this rule
+    ],
+)
 def test_sudo_redirect_negative(text):
     assert rules_of(step(1, text), rule="sudo-redirect") == []
 
@@ -221,29 +252,49 @@ def test_sudo_redirect_skipped_when_shell_is_root():
 # ---- apt-no-yes / install-no-yes ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,rule", [
-    ("apt install containerd", "apt-no-yes"),
-    ("sudo apt-get install --no-install-recommends x", "apt-no-yes"),
-    ("sudo DEBIAN_FRONTEND=noninteractive apt-get upgrade", "apt-no-yes"),
-    ("sudo apt remove x", "apt-no-yes"),
-    ("yum install containerd", "install-no-yes"),
-    ("sudo dnf install -q x", "install-no-yes"),
-    ("zypper install x", "install-no-yes"),
-    ("sudo pacman -S x", "install-no-yes"),
-])
+@pytest.mark.parametrize(
+    "text,rule",
+    [
+        ("apt install containerd", "apt-no-yes"),
+        ("sudo apt-get install --no-install-recommends x", "apt-no-yes"),
+        ("sudo DEBIAN_FRONTEND=noninteractive apt-get upgrade", "apt-no-yes"),
+        ("sudo apt remove x", "apt-no-yes"),
+        ("yum install containerd", "install-no-yes"),
+        ("sudo dnf install -q x", "install-no-yes"),
+        ("zypper install x", "install-no-yes"),
+        ("sudo pacman -S x", "install-no-yes"),
+    ],
+)
 def test_install_without_yes_positive(text, rule):
     got = [f for f in findings(step(4, text)) if f.rule in ("apt-no-yes", "install-no-yes")]
     assert [(f.line, f.rule, f.severity) for f in got] == [(4, rule, "error")]
 
 
-@pytest.mark.parametrize("text", [
-    "sudo apt-get install -y x", "apt-get -qy install x", "apt install --yes x", "apt-get install --assume-yes x",
-    "apt-get -o APT::Get::Assume-Yes=true install x", "apt-get -o Dpkg::Options::=--force-confold install -y x",
-    "sudo apt update", "apt search foo", "apt-cache policy x", "yes | sudo apt install x",
-    "dnf install -y x", "yum -y install x", "dnf --assumeyes upgrade", "dnf search x",
-    "zypper -n install x", "zypper --non-interactive in x", "zypper install -y x", "pacman -Syu --noconfirm",
-    "pacman -Ss x", "echo apt install x",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sudo apt-get install -y x",
+        "apt-get -qy install x",
+        "apt install --yes x",
+        "apt-get install --assume-yes x",
+        "apt-get -o APT::Get::Assume-Yes=true install x",
+        "apt-get -o Dpkg::Options::=--force-confold install -y x",
+        "sudo apt update",
+        "apt search foo",
+        "apt-cache policy x",
+        "yes | sudo apt install x",
+        "dnf install -y x",
+        "yum -y install x",
+        "dnf --assumeyes upgrade",
+        "dnf search x",
+        "zypper -n install x",
+        "zypper --non-interactive in x",
+        "zypper install -y x",
+        "pacman -Syu --noconfirm",
+        "pacman -Ss x",
+        "echo apt install x",
+    ],
+)
 def test_install_without_yes_negative(text):
     assert [r for _, r in lint(step(1, text)) if r in ("apt-no-yes", "install-no-yes")] == []
 
@@ -256,29 +307,49 @@ def test_install_line_is_the_package_manager_line():
 # ---- interactive-tty ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "docker run -it ubuntu bash", "docker run --rm -ti ubuntu", "sudo docker exec -t c ls",
-    "docker run -v /a:/b -t img", "podman run --tty img", "nerdctl run -dit img",
-    "kubectl exec -it pod -- sh", "kubectl run t --image=busybox --rm -it -- sh",
-    'sudo ctr run --runtime "io.containerd.kata.v2" --rm -t "$image" test-kata uname -r',
-    "sudo ctr -n k8s.io task exec -t --exec-id x c sh", "crictl exec -it c sh",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker run -it ubuntu bash",
+        "docker run --rm -ti ubuntu",
+        "sudo docker exec -t c ls",
+        "docker run -v /a:/b -t img",
+        "podman run --tty img",
+        "nerdctl run -dit img",
+        "kubectl exec -it pod -- sh",
+        "kubectl run t --image=busybox --rm -it -- sh",
+        'sudo ctr run --runtime "io.containerd.kata.v2" --rm -t "$image" test-kata uname -r',
+        "sudo ctr -n k8s.io task exec -t --exec-id x c sh",
+        "crictl exec -it c sh",
+    ],
+)
 def test_interactive_tty_positive(text):
     got = [f for f in findings(step(2, "image=x\n" + text, prompt=None)) if f.rule == "interactive-tty"]
     assert [(f.line, f.severity) for f in got] == [(3, "warning")]
 
 
-@pytest.mark.parametrize("text", [
-    "docker run --rm ubuntu ls -t", "docker build -t tag .", "docker run -i img cat", "docker run --name t img",
-    "docker run -e T=1 img", "kubectl exec pod -- ls -t", "docker run --tty=false img", "docker images -t",
-    "ctr images pull -t x",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker run --rm ubuntu ls -t",
+        "docker build -t tag .",
+        "docker run -i img cat",
+        "docker run --name t img",
+        "docker run -e T=1 img",
+        "kubectl exec pod -- ls -t",
+        "docker run --tty=false img",
+        "docker images -t",
+        "ctr images pull -t x",
+    ],
+)
 def test_interactive_tty_negative(text):
     assert rules_of(step(1, text), rule="interactive-tty") == []
 
 
 def test_interactive_tty_skipped_for_pty_steps():
-    assert rules_of(step(1, "docker run -it img", options=StepOptions(pty=True)), rule="interactive-tty") == []
+    assert (
+        rules_of(step(1, "docker run -it img", options=StepOptions(pty=True)), rule="interactive-tty") == []
+    )
 
 
 # ---- prompt-mixed / prompt-typo -----------------------------------------------------------------
@@ -295,12 +366,21 @@ def test_prompt_mixed_user_host_and_bare():
     b = step(22, "echo b", block=20)
     c = step(23, "echo c", prompt=None, block=20)
     assert rules_of(a, b, c, rule="prompt-mixed") == [22]
-    assert rules_of(step(31, "echo", block=30), step(32, "echo", prompt=None, block=30), rule="prompt-mixed") == [32]
+    assert rules_of(
+        step(31, "echo", block=30), step(32, "echo", prompt=None, block=30), rule="prompt-mixed"
+    ) == [32]
 
 
 def test_prompt_mixed_negative_one_style_per_block():
-    assert rules_of(step(1, "echo a", block=0), step(2, "echo b", block=0), step(5, "ls", prompt="# ", block=4),
-                    rule="prompt-mixed") == []
+    assert (
+        rules_of(
+            step(1, "echo a", block=0),
+            step(2, "echo b", block=0),
+            step(5, "ls", prompt="# ", block=4),
+            rule="prompt-mixed",
+        )
+        == []
+    )
 
 
 def test_prompt_typo():
@@ -313,18 +393,31 @@ def test_prompt_typo():
 # ---- curl-pipe-shell ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "curl -fsSL https://get.docker.com | sh", "curl -sL https://x | sudo -E bash -", "wget -qO- https://x | sh",
-    "wget -O - https://x | sudo bash", "bash <(curl -s https://x)", 'sh -c "$(curl -fsSL https://x)"',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl -fsSL https://get.docker.com | sh",
+        "curl -sL https://x | sudo -E bash -",
+        "wget -qO- https://x | sh",
+        "wget -O - https://x | sudo bash",
+        "bash <(curl -s https://x)",
+        'sh -c "$(curl -fsSL https://x)"',
+    ],
+)
 def test_curl_pipe_shell_positive(text):
     assert rules_of(step(8, text), rule="curl-pipe-shell") == [8]
 
 
-@pytest.mark.parametrize("text", [
-    "curl -fsSL https://k/gpg | sudo gpg --dearmor -o /etc/apt/keyrings/k.gpg", "curl -o x.sh https://x && bash x.sh",
-    "wget https://x/install.sh", "curl -s https://x | tar -xz", "echo curl | sh",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl -fsSL https://k/gpg | sudo gpg --dearmor -o /etc/apt/keyrings/k.gpg",
+        "curl -o x.sh https://x && bash x.sh",
+        "wget https://x/install.sh",
+        "curl -s https://x | tar -xz",
+        "echo curl | sh",
+    ],
+)
 def test_curl_pipe_shell_negative(text):
     assert rules_of(step(1, text), rule="curl-pipe-shell") == []
 
@@ -333,20 +426,30 @@ def test_curl_pipe_shell_negative(text):
 
 
 def test_prose_steps_unless_the_sidecar_supplies_one():
-    prose = [Prose(PATH, 31, "Download a release from:", ("Install",)),
-             Prose(PATH, 39, "Unpack the downloaded archive.", ("Install",))]
+    prose = [
+        Prose(PATH, 31, "Download a release from:", ("Install",)),
+        Prose(PATH, 39, "Unpack the downloaded archive.", ("Install",)),
+    ]
     got = findings(prose=prose)
-    assert [(f.line, f.rule, f.severity) for f in got] == [(31, "prose-step", "warning"), (39, "prose-step", "warning")]
+    assert [(f.line, f.rule, f.severity) for f in got] == [
+        (31, "prose-step", "warning"),
+        (39, "prose-step", "warning"),
+    ]
     assert "Download a release from:" in got[0].message
     supplied = step(39, "tar -xf kata.tar.xz", prompt=None, kind="prose", origin="sidecar")
     assert rules_of(supplied, prose=prose, rule="prose-step") == [31]
 
 
 def test_plan_errors_become_parse_findings():
-    errors = [DoctestError("unknown annotation key 'tiemout'", PATH, 12), DoctestError("bad sidecar", "g.doctest.yaml", 3)]
+    errors = [
+        DoctestError("unknown annotation key 'tiemout'", PATH, 12),
+        DoctestError("bad sidecar", "g.doctest.yaml", 3),
+    ]
     got = findings(errors=errors)
     assert [(f.path, f.line, f.rule, f.severity) for f in got] == [
-        ("g.doctest.yaml", 3, "parse", "error"), (PATH, 12, "parse", "error")]
+        ("g.doctest.yaml", 3, "parse", "error"),
+        (PATH, 12, "parse", "error"),
+    ]
 
 
 # ---- engine -------------------------------------------------------------------------------------

@@ -27,8 +27,13 @@ def test_commands_split_on_operators_and_keep_pipelines():
 
 def test_reserved_words_are_stripped_and_case_patterns_skipped():
     text = "if grep -q x f; then\n  echo yes\nfi\ncase $a in\n  curl|x) echo one ;;\n  *) echo two ;;\nesac"
-    assert _cmds(text) == [["grep", "-q", "x", "f"], ["echo", "yes"], ["case", "$a", "in"],
-                           ["echo", "one"], ["echo", "two"]]
+    assert _cmds(text) == [
+        ["grep", "-q", "x", "f"],
+        ["echo", "yes"],
+        ["case", "$a", "in"],
+        ["echo", "one"],
+        ["echo", "two"],
+    ]
 
 
 def test_quotes_and_escapes_give_values():
@@ -43,10 +48,13 @@ def test_redirects_with_fds_and_heredoc_bodies():
     first, second = s.commands
     assert [(r.op, r.target.value) for r in first.redirects] == [(">", "/opt/x.toml"), ("<<", "EOF")]
     assert [(r.fd, r.op, r.target.value) for r in second.redirects] == [
-        ("2", ">&", "1"), (None, ">>", "log"), (None, "&>", "/dev/null")]
+        ("2", ">&", "1"),
+        (None, ">>", "log"),
+        (None, "&>", "/dev/null"),
+    ]
     assert [r.writes_file for r in second.redirects] == [False, True, True]
     (doc,) = s.heredocs
-    assert doc.quoted and doc.closed and text[doc.body_start:doc.body_end] == 'k = "$NOT_EXPANDED"\n'
+    assert doc.quoted and doc.closed and text[doc.body_start : doc.body_end] == 'k = "$NOT_EXPANDED"\n'
     assert s.refs == []  # quoted heredoc: no expansion
     assert s.line_index(second.start) == 3
 
@@ -59,8 +67,15 @@ def test_unquoted_heredoc_body_is_expanded_and_unclosed_is_flagged():
 
 def test_variable_references_and_their_operators():
     text = "echo $A ${B:-x} ${#C} ${D%/*} '$E' \"$F\" \\$G ${H:=1} $1 $@ ${arr[0]}"
-    assert _refs(text) == [("A", "", 0), ("B", ":-", 0), ("C", "#len", 0), ("D", "%", 0),
-                           ("F", "", 0), ("H", ":=", 0), ("arr", "", 0)]
+    assert _refs(text) == [
+        ("A", "", 0),
+        ("B", ":-", 0),
+        ("C", "#len", 0),
+        ("D", "%", 0),
+        ("F", "", 0),
+        ("H", ":=", 0),
+        ("arr", "", 0),
+    ]
 
 
 def test_command_substitutions_are_lexed_as_nested_commands():

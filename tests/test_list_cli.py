@@ -184,3 +184,18 @@ def test_kata_doc_set_with_source_override(capsys):
     code, out, err = run_list(capsys, "tests/data/plan")
     assert "note: skipped doc set kata-sample (explicit): tests/data/plan/kata-set" in err
     assert "docs/installation.md" not in out
+
+
+def test_bad_files_are_one_line_each_and_the_rest_is_listed(capsys, tmp_path):
+    (tmp_path / "a.md").write_text("# OK\n\n```bash\necho ok\n```\n")
+    (tmp_path / "b.md").write_bytes(b"x\0y")
+    (tmp_path / "c.md").write_bytes(b"# L\n\ncaf\xe9\n")
+    (tmp_path / "d.md").write_text("# U\n\n```bash\necho open\n")
+    code, out, err = run_list(capsys, str(tmp_path))
+    assert code == 1
+    assert f"{tmp_path}/a.md:4  [OK]  run  echo ok" in out.splitlines()
+    assert f"# {tmp_path}/d.md  " in out  # an unterminated fence still lists what was parsed
+    lines = err.splitlines()
+    assert [ln.split(":")[0:2] for ln in lines] == [[f"{tmp_path}/b.md", "1"], [f"{tmp_path}/c.md", "3"],
+                                                    [f"{tmp_path}/d.md", "3"]]
+    assert "Traceback" not in err

@@ -99,6 +99,11 @@ def test_broken_side_by_side_sidecar_blocks_only_its_doc(in_tmp):
     assert [t.display for t in targets] == ["g/b.md"]
     assert errors == ["g/a.doctest.yaml:3: skip must be true or false, not a string",
                       "g/lost.doctest.yaml:1: doc g/missing.md not found"]
+    # naming a doc directly reports only its own sidecar's problems
+    targets, errors, _ = run_discover(["g/b.md"])
+    assert [t.display for t in targets] == ["g/b.md"] and errors == []
+    targets, errors, _ = run_discover(["g/a.md"])
+    assert targets == [] and errors == ["g/a.doctest.yaml:3: skip must be true or false, not a string"]
 
 
 def make_set(root: Path, name="kata", *, source="source:\n  path: ../../upstream\n", extra=""):

@@ -8,4 +8,4 @@
 from doctest_runner.classify.core import NO_OUTPUT, Verdict, classify, verdict_for_mismatch
 from doctest_runner.classify.text import clean_lines, strip_ansi, trim
 
-__all__ = ["NO_OUTPUT", "Verdict", "classify", "verdict_for_mismatch", "clean_lines", "strip_ansi", "trim"]
+__all__ = ["NO_OUTPUT", "Verdict", "classify", "clean_lines", "strip_ansi", "trim", "verdict_for_mismatch"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from doctest_runner.classify import rules as R
 from doctest_runner.classify import shell
-from doctest_runner.classify.text import clean_lines, last_nonempty, trim
+from doctest_runner.classify.text import clean_lines, last_nonempty, trim, trim_around
 from doctest_runner.model import ExecResult, Step, category_group
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,9 +55,12 @@ def _scan(lines: list[str]) -> dict[str, list[_Hit]]:
     for i, line in enumerate(lines):
         if not line.strip() or R.NOISE.match(line):
             continue
+        lower = line.lower()
+        if R.ANY_NEEDLE is not None and not R.ANY_NEEDLE.search(lower):
+            continue
         best: dict[str, _Hit] = {}
         for rule in R.RULES:
-            m = rule.match(line)
+            m = rule.match(line, lower)
             if m is None:
                 continue
             cur = best.get(rule.category)
@@ -74,7 +77,8 @@ def _strongest(hits: list[_Hit]) -> _Hit:
 
 
 def _from_hit(hit: _Hit, category: str | None = None) -> Verdict:
-    return Verdict(category or hit.rule.category, hit.rule.explanation(hit.match), trim(hit.line))
+    evidence = trim_around(hit.line, hit.match.start(), hit.match.end())
+    return Verdict(category or hit.rule.category, hit.rule.explanation(hit.match), evidence)
 
 
 def _evidence_default(lines: list[str]) -> str:
@@ -121,7 +125,7 @@ def _placeholder_verdict(step: Step, lines: list[str], hits: dict[str, list[_Hit
 
 def _unbound_verdict(lines: list[str]) -> Verdict | None:
     for line in lines:
-        m = re.search(r"(?P<var>[\w$]+): unbound variable", line)
+        m = re.search(r"(?P<var>[\w$]+): unbound variable", line) if "unbound variable" in line else None
         if m:
             var = m.group("var").lstrip("$")
             return Verdict(

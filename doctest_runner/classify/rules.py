@@ -19,8 +19,12 @@ class Rule:
     explain: str
     unless: re.Pattern[str] | None = None  # a line that also matches this is not this rule's
     http: bool = False  # a server answered with an error status (vs. no connection at all)
+    needles: tuple[str, ...] = ()  # lower-case literals; every match contains one of them
 
-    def match(self, line: str) -> re.Match[str] | None:
+    def match(self, line: str, lower: str | None = None) -> re.Match[str] | None:
+        """Match one line; `lower` (the line lower-cased) lets the literal gate skip most lines cheaply."""
+        if self.needles and lower is not None and not any(n in lower for n in self.needles):
+            return None
         m = self.pattern.search(line)
         if m is None or (self.unless is not None and self.unless.search(line)):
             return None
@@ -31,10 +35,49 @@ class Rule:
         return self.explain.format(**groups)
 
 
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Literal strings of which every match must contain one (lower-cased); () when unknown.
+
+    Output lines are mostly noise (progress, "Unpacking ..."): a substring test per rule rejects
+    them far faster than a case-insensitive regex search. Derived from the regex's parse tree so
+    the gate can never disagree with the pattern; anything not understood disables the gate.
+    """
+    from re import _parser as sre  # type: ignore[attr-defined]  # the stdlib's own regex parser (3.11+)
+
+    try:
+        tree = sre.parse(pattern, re.IGNORECASE)
+    except re.error:  # pragma: no cover - a pattern the parser rejects fails at compile anyway
+        return ()
+
+    def seq(items) -> tuple[str, ...] | None:
+        """Needles for a sequence: its longest literal run, or a branch's needles."""
+        best, run, options = "", "", None
+        for op, av in items:
+            name = str(op)
+            if name == "LITERAL":
+                run += chr(av)
+                continue
+            best, run = max(best, run, key=len), ""
+            if name == "BRANCH":
+                alts = [seq(branch) for branch in av[1]]
+                if all(alts) and options is None:
+                    options = tuple(n for alt in alts for n in alt)
+            elif name == "SUBPATTERN" and options is None:
+                inner = seq(av[-1])
+                if inner:
+                    options = inner
+        best = max(best, run, key=len)
+        if len(best) >= 3:
+            return (best.lower(),)
+        return options
+
+    return seq(tree) or ()
+
+
 def _r(category: str, pattern: str, weight: int, explain: str, unless: str | None = None,
        http: bool = False) -> Rule:
     return Rule(category, re.compile(pattern, re.IGNORECASE), weight, explain,
-                re.compile(unless, re.IGNORECASE) if unless else None, http)
+                re.compile(unless, re.IGNORECASE) if unless else None, http, required_literals(pattern))
 
 
 # A connection to this machine itself failed: a service is down, the network is fine.
@@ -139,7 +182,7 @@ RULES: tuple[Rule, ...] = (
        "the guide's user may not use sudo as the step assumes"),
     _r("permission", r"Interactive authentication required|Access denied", 4,
        "the action needs root: run it with sudo"),
-    _r("permission", r"must be (?:run as )?root|must be superuser|requires root|superuser privileges|"
+    _r("permission", r"must be (?:run as )?root|must be superuser|requires root|superuser privilege|"
        r"run (?:this|it) as root|need to be root|Run as root", 4, "the command needs root: run it with sudo"),
     _r("permission", r"(?P<path>/[^\s:'’]*)['’]?: Permission denied", 4,
        "permission denied on {path}: the step needs root (sudo) for it, or the wrong user owns it"),
@@ -209,9 +252,44 @@ SERVICE_STATE = re.compile(r"^\s*(inactive|failed|activating|deactivating|unknow
 # The last line of a step that was killed while waiting for an answer.
 PROMPT_AT_END = re.compile(
     r"(\[Y/n\]|\[y/N\]|\(y/n\)|\(yes/no(?:/\[fingerprint\])?\)|\(Y/I/N/O/D/Z\)|"
-    r"password(?: for \S+)?:|Press \[?ENTER\]?|passphrase:|Overwrite\?.*)\s*\??\s*$",
+    r"password(?: for \S+)?:|Press \[?ENTER\]?|passphrase:|Overwrite\?.*)(?:\s*\[default=\w*\])?\s*\??\s*$",
     re.IGNORECASE,
 )
 
 # Lines printed by login shells that mean nothing about the step.
-NOISE = re.compile(r"^\s*(stdin: is not a tty|mesg: ttyname failed.*|\+.*)$")
+NOISE = re.compile(
+    r"^\s*(?:stdin: is not a tty|mesg: ttyname failed.*|\+.*"
+    r"|sudo: unable to resolve host .*"  # hostname not in /etc/hosts: sudo warns and goes on
+    r"|[NW]: Download is performed unsandboxed as root.*"  # apt installing a local .deb from /root
+    r")$"
+)
+
+
+def _any_needle() -> re.Pattern[str] | None:
+    """One regex over the lower-cased line for every rule's literals: a line with none is skipped."""
+    if any(not r.needles for r in RULES):
+        return None  # some rule has no gate: every line must be tried
+    return re.compile(_trie_pattern({n for r in RULES for n in r.needles}))
+
+
+def _trie_pattern(words: set[str]) -> str:
+    """An alternation of literals as a prefix trie: Python's regex engine then tries each character
+    once instead of every word in turn (4x faster on 120 words). A word that is a prefix of another
+    already decides the match, so the longer ones are dropped."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        if "" in node:
+            return ""
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(trie)
+
+
+ANY_NEEDLE = _any_needle()

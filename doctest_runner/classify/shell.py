@@ -26,7 +26,7 @@ _VAR_REF = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 
 @dataclass(frozen=True)
 class Masked:
-    """The command with here-doc bodies blanked and each character's quoting known.
+    """The command with here-doc bodies and comments blanked, and each character's quoting known.
 
     `unquoted` is the command with every quoted character replaced by a space (same length), so
     a regex over it only sees what the shell interprets; `single` is the same but blanks only
@@ -58,6 +58,7 @@ def mask(command: str) -> Masked:
 
     unquoted = list(text)
     single = list(text)
+    code = list(text)  # comments removed, quotes kept
     state = ""  # "", "'" or '"'
     i = 0
     while i < len(text):
@@ -83,7 +84,7 @@ def mask(command: str) -> Masked:
                 end = text.find("\n", i)
                 end = len(text) if end < 0 else end
                 for j in range(i, end):
-                    unquoted[j] = single[j] = " "
+                    unquoted[j] = single[j] = code[j] = " "
                 i = end
                 continue
             if c in "'\"":
@@ -92,7 +93,7 @@ def mask(command: str) -> Masked:
                 if c == "'":
                     single[i] = " "
         i += 1
-    return Masked(text=text, unquoted="".join(unquoted), single="".join(single))
+    return Masked(text="".join(code), unquoted="".join(unquoted), single="".join(single))
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ def assigned_vars(command: str) -> set[str]:
     for m in re.finditer(r"(?:^|[\s;&|(])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?"
                          r"([A-Za-z_]\w*)\+?=", command):
         names.add(m.group(1))
-    for m in re.finditer(r"\bread\s+(?:-\w+\s+(?:\S+\s+)?)*([A-Za-z_][\w ]*)", command):
+    read_opts = r"(?:-[A-Za-z]*[pdtnNu]\s+(?:'[^']*'|\"[^\"]*\"|\S+)\s+|-[A-Za-z]+\s+)*"
+    for m in re.finditer(r"\bread\s+" + read_opts + r"([A-Za-z_][\w ]*)", command):
         names.update(m.group(1).split())
     for m in re.finditer(r"\bfor\s+([A-Za-z_]\w*)\s+in\b", command):
         names.add(m.group(1))
@@ -148,13 +150,12 @@ def empty_expansions(command: str) -> list[EmptyExpansion]:
     out: list[EmptyExpansion] = []
     for word_m in re.finditer(r"[^\s;&|<>()`]+", m.single):
         word = m.text[word_m.start(): word_m.end()].strip("'\"")
-        refs = [r for r in _VAR_REF.finditer(word)]
-        names = [r.group(1) or r.group(2) for r in refs]
+        names = [r.group(1) or r.group(2) for r in _VAR_REF.finditer(word)]
         unset = [n for n in names if n not in own and n not in _ALWAYS_SET]
         if not unset:
             continue
         expanded = _VAR_REF.sub(
-            lambda r: "" if (r.group(1) or r.group(2)) in unset else r.group(0), word
+            lambda r, unset=unset: "" if (r.group(1) or r.group(2)) in unset else r.group(0), word
         ).replace('"', "")
         if "$" in expanded or len(expanded) < 6:
             continue  # other variables left, or too short to recognise in output
@@ -172,9 +173,9 @@ def sudo_redirects(command: str) -> list[SudoRedirect]:
     """`sudo cmd > /path` (or >>): the shell, running as the user, opens /path, not sudo."""
     m = mask(command)
     found: list[SudoRedirect] = []
-    for hit in re.finditer(r"\bsudo\b[^|;&\n]*?(?<![0-9&>])>>?(?!&)\s*", m.unquoted):
+    for hit in re.finditer(r"\bsudo\b[^|;&\n]*?(?<![0-9&>])>>?(?!&)", m.unquoted):
         rest = m.text[hit.end():]
-        target = re.match(r"[\"']?([^\s;&|\"']+)", rest)
+        target = re.match(r"[ \t]*[\"']?([^\s;&|\"']+)", rest)
         if target:
             found.append(SudoRedirect(target=target.group(1), line_index=m.text.count("\n", 0, hit.start())))
     return found

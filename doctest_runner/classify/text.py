@@ -42,6 +42,23 @@ def trim(line: str, limit: int = EVIDENCE_MAX) -> str:
     return line[: limit - 1].rstrip() + "…"
 
 
+def trim_around(line: str, start: int, end: int, limit: int = EVIDENCE_MAX) -> str:
+    """Like `trim`, but keep the part [start, end) that made the line evidence in view."""
+    lead = len(line) - len(line.lstrip())
+    line = line.strip()
+    start, end = max(start - lead, 0), max(end - lead, 0)
+    if len(line) <= limit or end <= limit - 1:
+        return trim(line, limit)
+    # window that ends a little after the match, marked as cut on both sides as needed
+    tail_room = min(len(line) - end, 20)
+    stop = end + tail_room
+    begin = max(0, stop - (limit - 2))
+    if begin > start:  # the match itself is longer than the window: show its start
+        begin, stop = start, start + limit - 2
+    text = line[begin:stop]
+    return ("…" if begin > 0 else "") + text + ("…" if stop < len(line) else "")
+
+
 def last_nonempty(lines: list[str]) -> str | None:
     for line in reversed(lines):
         if line.strip():

@@ -27,7 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print findings as JSON")
     parser.add_argument("--source", metavar="DIR", help="where the docs' sidecars / doc set live")
     parser.add_argument(
-        "--severity", choices=list(_LEVELS), default="info",
+        "--severity",
+        choices=list(_LEVELS),
+        default="info",
         help="show findings of this severity and above (default: info, i.e. all)",
     )
     return parser

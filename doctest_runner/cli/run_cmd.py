@@ -50,6 +50,9 @@ def load_plans(args: argparse.Namespace):
         print(f"note: {note}", file=sys.stderr)
     for err in planset.errors:
         print(f"error: {err}", file=sys.stderr)
+    for plan in planset.plans:  # non-fatal: the doc is still run
+        for err in plan.errors:
+            print(f"warning: {err}", file=sys.stderr)
     sel = Selection(keyword=args.keyword, heading=args.heading, name=args.name)
     plans = apply_selection(planset.plans, sel)
     if not plans:

@@ -108,9 +108,12 @@ def split_units(command: str) -> list[Unit]:
     return units
 
 
-def build_script(command: str, *, lib_path: str, step_no: int, errexit: bool, root: bool) -> StepScript:
-    """The step script: line 1 sources the guest library, then each top-level command and its check."""
-    out = [f". {shlex.quote(lib_path)} {step_no} {int(errexit)} {int(root)}"]
+def build_script(command: str, *, lib_path: str, step_no: int, errexit: bool, root: bool,
+                 pid_file: str | None = None) -> StepScript:
+    """The step script: line 1 notes the shell's pid (for timeouts) and sources the guest library, then
+    come each top-level command and its check."""
+    pid = f"echo $$ >{shlex.quote(pid_file)}; " if pid_file else ""
+    out = [f"{pid}. {shlex.quote(lib_path)} {step_no} {int(errexit)} {int(root)}"]
     index: list[int | None] = [None]
     for unit in split_units(command):
         for k, line in enumerate(unit.text.split("\n")):

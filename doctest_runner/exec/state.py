@@ -145,8 +145,12 @@ def _open_quote(s: str) -> bool:
 def parse_state(text: str) -> ShellState:
     """Parse a state file written by guest/lib.sh."""
     st = ShellState()
+    head, _, funcs = text.partition("\n# --- functions\n")
+    for line in funcs.split("\n"):  # function bodies are not parsed, only their names
+        if (m := _FUNC.match(line)) and not m.group(1).startswith("__dt_"):
+            st.functions.append(m.group(1))
     in_func = False
-    for stmt in _statements(text):
+    for stmt in _statements(head):
         if in_func:
             if stmt == "}":
                 in_func = False

@@ -134,5 +134,24 @@ def dir_size(path: Path) -> int:
     return total
 
 
+def mounts_below(path: Path) -> list[str]:
+    """Mount points inside `path` (a build chroot may still have /proc mounted if a build was killed)."""
+    prefix = str(Path(path).resolve()) + "/"
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    points = [ln.split()[1].replace("\\040", " ") for ln in lines if len(ln.split()) > 1]
+    return sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True)
+
+
 def remove_tree(path: Path) -> None:
+    """rm -rf that first unmounts anything below, so it can never walk into the host's /proc or /dev."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    for mp in mounts_below(path):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
+    if mounts_below(path):
+        raise DoctestError(f"refusing to delete {path}: something is still mounted below it")
     shutil.rmtree(path, ignore_errors=True)

@@ -9,13 +9,14 @@ qcow2, and take the kernel and initrd out for direct kernel boot.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from doctest_runner.image.cache import file_lock, remove_tree
 from doctest_runner.image.recipe import Recipe, recipe_hash
@@ -67,21 +68,39 @@ def build_rootfs(recipe: Recipe, idir: Path, log: Log) -> Path:
         try:
             debs = idir / ".debs"
             debs.mkdir(exist_ok=True)
-            argv = ["debootstrap", f"--include={','.join(recipe.packages)}",
+            # `extra_packages` go in with apt-get afterwards: debootstrap's --include does not order the
+            # configuration of packages with deep dependency trees (cloud-init's python3-cryptography fails).
+            argv = ["debootstrap", f"--include={','.join(recipe.get('packages'))}",
                     f"--components={','.join(recipe.get('components'))}", f"--cache-dir={debs}"]
             if recipe.get("variant"):
                 argv.append(f"--variant={recipe.get('variant')}")
             argv += [recipe.get("suite"), str(root), recipe.get("mirror")]
             t0 = time.monotonic()
-            log(f"debootstrap {recipe.get('suite')} from {recipe.get('mirror')} ({len(recipe.packages)} packages) ...")
-            run_logged(argv, blog, "debootstrap")
+            log(f"debootstrap {recipe.get('suite')} from {recipe.get('mirror')} "
+                f"({len(recipe.get('packages'))} packages) ...")
+            try:
+                run_logged(argv, blog, "debootstrap")
+            except DoctestError:
+                inner = root / "debootstrap" / "debootstrap.log"
+                if inner.exists():  # the useful detail is in the tree that is about to be deleted
+                    kept = idir / ".rootfs" / f"{recipe.get('suite')}-{key}.failed.log"
+                    shutil.copy(inner, kept)
+                    tail = "\n".join(inner.read_text(errors="replace").splitlines()[-15:])
+                    raise DoctestError(f"debootstrap failed; details in {kept}; last lines:\n{tail}") from None
+                raise
             log(f"debootstrap done in {time.monotonic() - t0:.0f} s")
             if recipe.get("apt_sources"):
                 (root / "etc/apt/sources.list").write_text("\n".join(recipe.get("apt_sources")) + "\n")
-            if recipe.get("apt_update"):
+            extra = [p for p in recipe.get("extra_packages") if p not in recipe.get("packages")]
+            if recipe.get("apt_update") or extra:
                 # debootstrap left the host's resolv.conf in the tree, so apt can resolve the mirror here.
                 run_logged(["chroot", str(root), "apt-get", "-q", "update"], blog, "apt-get update (in the image)",
                            env=CHROOT_ENV)
+            if extra:
+                log(f"apt-get install {' '.join(extra)} (in the image) ...")
+                with _chroot_mounts(root):
+                    run_logged(["chroot", str(root), "apt-get", "-q", "-y", "install", *extra], blog,
+                               f"apt-get install {' '.join(extra)} (in the image)", env=CHROOT_ENV)
             run_logged(["chroot", str(root), "apt-get", "clean"], blog, "apt-get clean", env=CHROOT_ENV)
             part = out.with_suffix(f".part{os.getpid()}")
             run_logged(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root), "-cf",
@@ -91,6 +110,22 @@ def build_rootfs(recipe: Recipe, idir: Path, log: Log) -> Path:
         finally:
             remove_tree(tmp)
     return out
+
+
+@contextlib.contextmanager
+def _chroot_mounts(root: Path) -> Iterator[None]:
+    """/proc for maintainer scripts, and a policy-rc.d so no service starts on the build host."""
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    os.chmod(policy, 0o755)
+    proc = root / "proc"
+    mounted = subprocess.run(["mount", "-t", "proc", "proc", str(proc)], capture_output=True).returncode == 0
+    try:
+        yield
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(proc)], capture_output=True)
+        policy.unlink(missing_ok=True)
 
 
 def _passwd_ids(root: Path, user: str) -> tuple[int, int, str]:

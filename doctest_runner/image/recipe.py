@@ -85,7 +85,8 @@ class Recipe:
 
     @property
     def user(self) -> str | None:
-        return self.data.get("user", "tester") if "user" in self.data else "tester"
+        """The guide's user; None when the recipe says `user: null` (cloud-init makes it later)."""
+        return self.data.get("user", "tester")
 
     @property
     def packages(self) -> list[str]:
@@ -130,7 +131,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # where the construct began ("while parsing a flow sequence") beats where the parser gave up
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise DoctestError(f"invalid YAML: {problem}", str(path), line) from None

@@ -7,4 +7,4 @@
 from doctest_runner.lint.engine import LintReport, dedupe_sorted, lint_paths, lint_plan
 from doctest_runner.lint.rules import RULES
 
-__all__ = ["LintReport", "RULES", "dedupe_sorted", "lint_paths", "lint_plan"]
+__all__ = ["RULES", "LintReport", "dedupe_sorted", "lint_paths", "lint_plan"]

@@ -51,7 +51,7 @@ class LintContext:
     files: list[Step] = field(default_factory=list)  # kind == "file": content, not shell
 
     @classmethod
-    def build(cls, plan: Plan) -> "LintContext":
+    def build(cls, plan: Plan) -> LintContext:
         ctx = cls(plan)
         for role, steps in (("setup", plan.setup), ("doc", plan.steps), ("cleanup", plan.cleanup)):
             for step in steps:

@@ -279,11 +279,15 @@ class _Lexer:
                 self.i += 1
                 continue
             # an fd number or {var} directly followed by a redirect operator: `2>`, `{fd}>`
-            if self.i < self.n and s[self.i] in "<>" and re.fullmatch(r"[0-9]+|\{[A-Za-z_]\w*\}", word.text):
-                if not s.startswith("<(", self.i) and not s.startswith(">(", self.i):
-                    op = self._operator()
-                    self._redirect(b, op, word.text)
-                    continue
+            if (
+                self.i < self.n
+                and s[self.i] in "<>"
+                and re.fullmatch(r"[0-9]+|\{[A-Za-z_]\w*\}", word.text)
+                and not s.startswith(("<(", ">("), self.i)
+            ):
+                op = self._operator()
+                self._redirect(b, op, word.text)
+                continue
             if b.empty and word.text in _SUFFIX_RESERVED and not word.quoted:
                 if word.text == "esac" and case_stack:
                     case_stack.pop()
@@ -343,8 +347,29 @@ class _Lexer:
 
     def _operator(self) -> str:
         s, i = self.s, self.i
-        for op in (";;&", "<<<", "<<-", "&>>", ";;", ";&", "&&", "||", "|&", "<<", ">>", "<&", ">&",
-                   "<>", ">|", "&>", ";", "&", "|", "<", ">"):
+        for op in (
+            ";;&",
+            "<<<",
+            "<<-",
+            "&>>",
+            ";;",
+            ";&",
+            "&&",
+            "||",
+            "|&",
+            "<<",
+            ">>",
+            "<&",
+            ">&",
+            "<>",
+            ">|",
+            "&>",
+            ";",
+            "&",
+            "|",
+            "<",
+            ">",
+        ):
             if s.startswith(op, i):
                 self.i = i + len(op)
                 return op
@@ -424,7 +449,7 @@ class _Lexer:
         self.i = min(self.n, end + 2)
 
     def _match_double_paren(self, start: int) -> int:
-        """Offset of the `))` closing an arithmetic expression that starts at `start`."""
+        """Offset of the `)` at depth 0 after `start` (callers check it is a `))`)."""
         s = self.s
         depth = 0
         j = start
@@ -434,7 +459,7 @@ class _Lexer:
                 depth += 1
             elif c == ")":
                 if depth == 0:
-                    return j if s.startswith("))", j) else j
+                    return j
                 depth -= 1
             j += 1
         return self.n
@@ -459,7 +484,9 @@ class _Lexer:
             if m:
                 name = m.group(0)
                 rest = s[m.end() : self.n].lstrip()
-                if re.match(r"(\[[^\]]*\])?\s*([-+*/%&|^]|<<|>>)?=(?!=)", rest) or rest.startswith(("++", "--")):
+                if re.match(r"(\[[^\]]*\])?\s*([-+*/%&|^]|<<|>>)?=(?!=)", rest) or rest.startswith(
+                    ("++", "--")
+                ):
                     # x=1, x+=1, x++: a counter starting from unset (0) is the idiom, not a bug
                     self.script.arith_defs.append((name, m.start()))
                 elif s[max(start, m.start() - 2) : m.start()] in ("++", "--"):
@@ -731,9 +758,14 @@ def wrapper_length(words: list[str]) -> int:
             while i < len(words) and words[i].startswith("-") and words[i] != "--":
                 opt = words[i]
                 i += 1
-                if not opt.startswith("--") and opt[-1] in _SUDO_ARG_OPTS and len(opt) == 2:
-                    i += 1
-                elif opt.startswith("--") and "=" not in opt and opt[2:] in ("user", "group", "prompt", "host"):
+                if (
+                    not opt.startswith("--")
+                    and opt[-1] in _SUDO_ARG_OPTS
+                    and len(opt) == 2
+                    or opt.startswith("--")
+                    and "=" not in opt
+                    and opt[2:] in ("user", "group", "prompt", "host")
+                ):
                     i += 1
             if i < len(words) and words[i] == "--":
                 i += 1
@@ -766,7 +798,11 @@ def uses_sudo(cmd: SimpleCommand) -> bool:
         v = w.value
         if v in ("sudo", "doas"):
             return True
-        if v in ("env", "nohup", "command", "exec", "time", "nice") or v.startswith("-") or _ASSIGN_RE.match(v):
+        if (
+            v in ("env", "nohup", "command", "exec", "time", "nice")
+            or v.startswith("-")
+            or _ASSIGN_RE.match(v)
+        ):
             continue
         return False
     return False

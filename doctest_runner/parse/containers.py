@@ -104,11 +104,10 @@ def preprocess(lines: list[str]) -> tuple[list[str], list[Container]]:
         containers.append(Container(kind, title, i + 1, last + 1, base))
         out[i] = ""
         for k in range(i + 1, last + 1):
-            expanded = _expand_leading_tabs(out[k])
-            if expanded.strip():
-                out[k] = expanded[:base] + expanded[body_indent:]
-            else:
-                out[k] = ""
+            raw = out[k]
+            if not raw.startswith(" " * body_indent) and raw.strip():
+                raw = _expand_leading_tabs(raw)  # only tabs in the container's own indentation
+            out[k] = raw[:base] + raw[body_indent:]
         i += 1  # rescan the unwrapped content: it may hold fences and nested containers
     return out, containers
 

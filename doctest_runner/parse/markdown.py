@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from mistune.block_parser import BlockParser
@@ -171,7 +171,7 @@ class Element:
     in_item: bool = False
     first_in_item: bool = False  # para: the first paragraph of a list item
     marker: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    depth: int = 0  # list-item nesting depth (0: not in a list item)
 
 
 def parse_blocks(src: str) -> list[Element]:
@@ -183,11 +183,12 @@ def parse_blocks(src: str) -> list[Element]:
     state.process(src)
     parser.parse(state)
     out: list[Element] = []
-    _flatten(state.tokens, out, in_quote=False, in_item=False)
+    _flatten(state.tokens, out, in_quote=False, depth=0)
     return out
 
 
-def _flatten(tokens: list[dict[str, Any]], out: list[Element], in_quote: bool, in_item: bool) -> None:
+def _flatten(tokens: list[dict[str, Any]], out: list[Element], in_quote: bool, depth: int) -> None:
+    in_item = depth > 0
     first_para_pending = in_item
     for tok in tokens:
         typ = tok["type"]
@@ -201,6 +202,7 @@ def _flatten(tokens: list[dict[str, Any]], out: list[Element], in_quote: bool, i
                     in_quote=in_quote,
                     in_item=in_item,
                     first_in_item=first_para_pending,
+                    depth=depth,
                 )
             )
             first_para_pending = False
@@ -208,7 +210,7 @@ def _flatten(tokens: list[dict[str, Any]], out: list[Element], in_quote: bool, i
             text = tok["text"].strip()
             out.append(
                 Element("heading", tok["_line"] + 1, tok.get("_end", tok["_line"]) + 1, text=text,
-                        level=tok["attrs"]["level"], in_quote=in_quote, in_item=in_item)
+                        level=tok["attrs"]["level"], in_quote=in_quote, in_item=in_item, depth=depth)
             )
             first_para_pending = False
         elif typ == "block_code" and "_line" in tok:
@@ -225,22 +227,24 @@ def _flatten(tokens: list[dict[str, Any]], out: list[Element], in_quote: bool, i
                     in_quote=in_quote,
                     in_item=in_item,
                     marker=tok.get("marker", ""),
+                    depth=depth,
                 )
             )
             first_para_pending = False
         elif typ == "block_html" and "_line" in tok:
             out.append(Element("html", tok["_line"] + 1, tok["_end"] + 1, text=tok["raw"],
-                               in_quote=in_quote, in_item=in_item))
+                               in_quote=in_quote, in_item=in_item, depth=depth))
         elif typ == "block_quote":
-            _flatten(tok["children"], out, in_quote=True, in_item=in_item)
+            _flatten(tok["children"], out, in_quote=True, depth=depth)
             first_para_pending = False
         elif typ == "list":
             for item in tok["children"]:
                 children = item.get("children", [])
                 line = _first_line(children)
                 if line is not None:
-                    out.append(Element("item", line + 1, line + 1, in_quote=in_quote, in_item=True))
-                _flatten(children, out, in_quote=in_quote, in_item=True)
+                    out.append(Element("item", line + 1, line + 1, in_quote=in_quote, in_item=True,
+                                       depth=depth + 1))
+                _flatten(children, out, in_quote=in_quote, depth=depth + 1)
             first_para_pending = False
         elif typ == "blank_line":
             continue

@@ -97,9 +97,14 @@ class Discovery:
         for other in sorted(path.parent.glob("*" + SIDECAR_SUFFIX)):
             if other == own:
                 continue
-            sidecar = self.sidecar(other, _join(os.path.dirname(display), other.name))
-            if sidecar is not None and sidecar.doc and self._side_doc(other, sidecar) == path.resolve():
-                self._emit(DocTarget(path, display, other, None, sidecar.display))
+            other_display = _join(os.path.dirname(display), other.name)
+            try:  # a sibling's problems are its own doc's business, not this doc's
+                sibling = load_sidecar(other, other_display)
+            except DoctestError:
+                continue
+            if sibling.doc and self._side_doc(other, sibling) == path.resolve():
+                self.sidecars[other.absolute()] = sibling
+                self._emit(DocTarget(path, display, other, None, sibling.display))
                 return
         self._emit(DocTarget(path, display))
 

@@ -47,9 +47,9 @@ def _step_items(run: RunResult, multi_image: bool) -> tuple[list[_Item], list[_I
     env_items: list[_Item] = []
     for b in data.broken_steps(run):
         sr = b.step
-        images = f" ({', '.join(b.images)})" if multi_image else ""
+        images = f" ({md(', '.join(b.images))})" if multi_image else ""
         text = (
-            f"- [ ] {md(b.location)}{md(images)} — step \"{md(data.first_line(sr.step.command))}\" — "
+            f"- [ ] {md(b.location)}{images} — step \"{md(data.first_line(sr.step.command))}\" — "
             f"{b.category}: {md(sr.evidence or '(no output)')} — {_hint(b.category, sr.explanation)}"
         )
         (env_items if b.group == "environment" else doc_items).append(_Item(b.path, b.line, text))
@@ -107,9 +107,9 @@ def checklist_markdown(run: RunResult, *, codeowners: Path | str | CodeOwners | 
     lines = [
         f"# Doc fix checklist — run {md(run.run_id)}",
         "",
-        f"Run started {md(run.started_at)} on {md(run.host.accel)} ({md(run.host.why)}). "
-        f"{len(summ['broken'])} broken step(s) in {sum(1 for d in run.docs if d.status == 'failed')} guide(s): "
-        f"{groups['doc']} doc bug(s), {groups['environment']} environment problem(s).",
+        (f"Run started {md(run.started_at)} on {md(run.host.accel)} ({md(run.host.why)}). "
+         f"{len(summ['broken'])} broken step(s) in {sum(1 for d in run.docs if d.status == 'failed')} guide(s): "
+         f"{groups['doc']} doc bug(s), {groups['environment']} environment problem(s)."),
         "",
     ]
     if not (doc_items or env_items or not_run or warnings):
@@ -121,8 +121,8 @@ def checklist_markdown(run: RunResult, *, codeowners: Path | str | CodeOwners | 
         lines += [
             "## Environment problems",
             "",
-            "Not the docs' fault: the machine the guide ran on lacked network, KVM or time. "
-            "Rerun these where that is fixed before changing the doc.",
+            ("Not the docs' fault: the machine the guide ran on lacked network, KVM or time. "
+             "Rerun these where that is fixed before changing the doc."),
             "",
         ]
         lines += _render_items(env_items, owners, 3)

@@ -90,7 +90,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     prefix = "" if anchored else "(?:.*/)?"
     if dir_only:
         suffix = "/.*"
-    elif core.endswith("/*") or core.endswith("/**"):
+    elif core.endswith(("/*", "/**")):
         suffix = ""  # `docs/*`: only the files directly inside (GitHub's documented exception)
     else:
         suffix = "(?:/.*)?"  # a file, or a directory and everything under it

@@ -107,8 +107,8 @@ def _step_html(doc_index: int, step_index: int, sr: StepResult, sources: _Source
     heading = " › ".join(step.heading)
     prompt = "$ " if step.kind != "file" else ""
     parts = [
-        f'<div class="step status-{e(sr.status)}" id="{_step_anchor(doc_index, step_index)}" '
-        f'data-status="{e(sr.status)}">',
+        (f'<div class="step status-{e(sr.status)}" id="{_step_anchor(doc_index, step_index)}" '
+         f'data-status="{e(sr.status)}">'),
         '<div class="step-head">',
         f'<span class="badge {e(sr.status)}">{e(sr.status)}</span>',
         f'<code class="loc">{e(data.location(sr))}</code>',
@@ -216,13 +216,13 @@ def report_html(run: RunResult, *, source_root: Path | None = None) -> str:
     body = [
         "<header>",
         "<h1>doctest-runner report</h1>",
-        f'<p class="meta">run <code>{e(run.run_id)}</code> · started {e(run.started_at)} · '
-        f"accel <b>{e(host.accel)}</b> ({e(host.why)})</p>",
+        (f'<p class="meta">run <code>{e(run.run_id)}</code> · started {e(run.started_at)} · '
+         f"accel <b>{e(host.accel)}</b> ({e(host.why)})</p>"),
         "</header>",
         _summary_html(run),
         _broken_html(run),
-        '<nav class="controls"><label><input type="checkbox" id="only-broken"> show only broken steps</label>'
-        '<button type="button" id="expand-all">expand all</button></nav>',
+        ('<nav class="controls"><label><input type="checkbox" id="only-broken"> show only broken steps</label>'
+         '<button type="button" id="expand-all">expand all</button></nav>'),
     ]
     body += [_doc_html(i, doc, sources) for i, doc in enumerate(run.docs)]
     return Template(_asset("report.html")).substitute(

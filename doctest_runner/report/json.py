@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from doctest_runner import __version__
 from doctest_runner.model import CheckResult, DocResult, RunResult, StepResult, category_group
@@ -24,7 +24,7 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def step_dict(sr: StepResult) -> dict[str, Any]:
@@ -159,7 +159,7 @@ class JsonReportWriter:
     def _write(self, finished_at: str | None = None) -> None:
         atomic_write_text(self.path, dumps(run_dict(self.run, complete=self.finished, finished_at=finished_at)))
 
-    def __enter__(self) -> JsonReportWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

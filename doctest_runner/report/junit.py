@@ -45,12 +45,19 @@ def _message(category: str, evidence: str | None) -> str:
     return f"{category}: {evidence}" if evidence else category
 
 
+def case_name(doc: DocResult, sr: StepResult) -> str:
+    """`path:line`, plus the step id's `#n` when one line holds several steps (names stay unique)."""
+    tail = sr.step.id.rsplit(":", 1)[-1]
+    suffix = tail[tail.index("#"):] if "#" in tail else ""
+    return f"{sr.step.path or doc.path}:{sr.step.line}{suffix}"
+
+
 def _step_case(suite: ET.Element, doc: DocResult, sr: StepResult) -> str:
     """Add one step's testcase; returns its outcome: passed | failure | error | skipped."""
     case = ET.SubElement(
         suite,
         "testcase",
-        name=f"{sr.step.path or doc.path}:{sr.step.line}",
+        name=case_name(doc, sr),
         classname=doc.path,
         time=_seconds(sr.duration_s),
     )

@@ -22,8 +22,8 @@ def summary_text(run: RunResult, *, max_width: int = 160) -> str:
     step_parts = [f"{steps[k]} {k}" for k in ("passed", "failed", "error", "not-run", "skipped") if steps[k]]
     lines = [
         f"doctest-runner run {run.run_id} ({run.host.accel}: {run.host.why})",
-        f"{_plural(docs['total'], 'guide')}: {', '.join(doc_parts) or 'none run'}; "
-        f"{_plural(steps['total'], 'step')}: {', '.join(step_parts) or 'none'}",
+        (f"{_plural(docs['total'], 'guide')}: {', '.join(doc_parts) or 'none run'}; "
+         f"{_plural(steps['total'], 'step')}: {', '.join(step_parts) or 'none'}"),
     ]
     broken = data.broken_steps(run)
     if broken:

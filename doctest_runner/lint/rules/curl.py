@@ -27,10 +27,14 @@ def _downloads_to_stdout(words: list[str]) -> bool:
     tool = os.path.basename(words[0])
     args = words[1:]
     if tool == "curl":
-        return not any(a in ("-o", "-O", "--output", "--remote-name") or a.startswith("--output=") for a in args)
+        return not any(
+            a in ("-o", "-O", "--output", "--remote-name") or a.startswith("--output=") for a in args
+        )
     if tool == "wget":
         for i, a in enumerate(args):
-            if a in ("-O-", "-qO-", "-qO", "--output-document=-", "-O/dev/stdout") and (a != "-qO" or args[i + 1 : i + 2] == ["-"]):
+            if a in ("-O-", "-qO-", "-qO", "--output-document=-", "-O/dev/stdout") and (
+                a != "-qO" or args[i + 1 : i + 2] == ["-"]
+            ):
                 return True
             if a in ("-O", "--output-document") and args[i + 1 : i + 2] in (["-"], ["/dev/stdout"]):
                 return True
@@ -57,8 +61,12 @@ def check(ctx: LintContext) -> Iterator[Finding]:
                 if shell is None:
                     continue
                 yield ctx.finding(
-                    s, command_argv(cmd)[0].start, RULE, "warning",
-                    f"`{os.path.basename(words[0])} ... | {command_words(shell)[0]}` runs a downloaded script unseen",
+                    s,
+                    command_argv(cmd)[0].start,
+                    RULE,
+                    "warning",
+                    f"`{os.path.basename(words[0])} ... | {command_words(shell)[0]}` "
+                    "runs a downloaded script unseen",
                     "download to a file, verify it (checksum or signature), then run it",
                 )
                 break
@@ -70,7 +78,10 @@ def check(ctx: LintContext) -> Iterator[Finding]:
                 if m:
                     shell = command_words(cmd)[0]
                     yield ctx.finding(
-                        s, command_argv(cmd)[0].start, RULE, "warning",
+                        s,
+                        command_argv(cmd)[0].start,
+                        RULE,
+                        "warning",
                         f"`{shell} ... {m.group(1)}{m.group(2)} ...)` runs a downloaded script unseen",
                         "download to a file, verify it (checksum or signature), then run it",
                     )

@@ -19,9 +19,7 @@ from doctest_runner.model import Finding
 def check(ctx: LintContext) -> Iterator[Finding]:
     plan = ctx.plan
     supplied = {
-        (st.path, st.line)
-        for st in (*plan.setup, *plan.steps, *plan.cleanup)
-        if st.origin == "sidecar"
+        (st.path, st.line) for st in (*plan.setup, *plan.steps, *plan.cleanup) if st.origin == "sidecar"
     }
     supplied_lines = {line for _, line in supplied}
     for prose in plan.prose:

@@ -18,16 +18,67 @@ from doctest_runner.lint.shell import SimpleCommand, Word, command_argv, command
 from doctest_runner.model import Finding
 
 APT = {"apt", "apt-get", "aptitude"}
-APT_ASKING = {"install", "remove", "purge", "upgrade", "dist-upgrade", "full-upgrade", "autoremove",
-              "autopurge", "reinstall", "build-dep"}
+APT_ASKING = {
+    "install",
+    "remove",
+    "purge",
+    "upgrade",
+    "dist-upgrade",
+    "full-upgrade",
+    "autoremove",
+    "autopurge",
+    "reinstall",
+    "build-dep",
+}
 DNF = {"dnf", "dnf5", "yum", "tdnf"}
-DNF_ASKING = {"install", "remove", "erase", "upgrade", "update", "reinstall", "downgrade", "autoremove",
-              "groupinstall", "groupupdate", "groupremove", "localinstall", "distro-sync", "swap", "group", "module"}
-ZYPPER_ASKING = {"install", "in", "remove", "rm", "update", "up", "dist-upgrade", "dup", "patch",
-                 "source-install", "si"}
+DNF_ASKING = {
+    "install",
+    "remove",
+    "erase",
+    "upgrade",
+    "update",
+    "reinstall",
+    "downgrade",
+    "autoremove",
+    "groupinstall",
+    "groupupdate",
+    "groupremove",
+    "localinstall",
+    "distro-sync",
+    "swap",
+    "group",
+    "module",
+}
+ZYPPER_ASKING = {
+    "install",
+    "in",
+    "remove",
+    "rm",
+    "update",
+    "up",
+    "dist-upgrade",
+    "dup",
+    "patch",
+    "source-install",
+    "si",
+}
 # options that take a separate value, so that value is not mistaken for the sub-command
-_VALUE_OPTS = {"-o", "-t", "-c", "--option", "--target-release", "--config-file", "--setopt", "--repo",
-               "--enablerepo", "--disablerepo", "--releasever", "--installroot", "-R", "--root"}
+_VALUE_OPTS = {
+    "-o",
+    "-t",
+    "-c",
+    "--option",
+    "--target-release",
+    "--config-file",
+    "--setopt",
+    "--repo",
+    "--enablerepo",
+    "--disablerepo",
+    "--releasever",
+    "--installroot",
+    "-R",
+    "--root",
+}
 
 
 def _subcommand(args: list[str]) -> str | None:
@@ -46,7 +97,9 @@ def _subcommand(args: list[str]) -> str | None:
 
 
 def _short_has(args: list[str], letters: str) -> bool:
-    return any(a.startswith("-") and not a.startswith("--") and any(ch in a[1:] for ch in letters) for a in args)
+    return any(
+        a.startswith("-") and not a.startswith("--") and any(ch in a[1:] for ch in letters) for a in args
+    )
 
 
 def _answered(tool: str, args: list[str]) -> bool:
@@ -57,12 +110,13 @@ def _answered(tool: str, args: list[str]) -> bool:
             or any("assume-yes=true" in a.lower() or "assume-yes=1" in a.lower() for a in args)
         )
     if tool in DNF:
-        return (
-            any(a in ("--assumeyes", "--yes") or a.lower().startswith("--setopt=assumeyes=") for a in args)
-            or _short_has(args, "y")
-        )
+        return any(
+            a in ("--assumeyes", "--yes") or a.lower().startswith("--setopt=assumeyes=") for a in args
+        ) or _short_has(args, "y")
     if tool == "zypper":
-        return any(a in ("--non-interactive", "--no-confirm", "--yes") for a in args) or _short_has(args, "ny")
+        return any(a in ("--non-interactive", "--no-confirm", "--yes") for a in args) or _short_has(
+            args, "ny"
+        )
     if tool == "pacman":
         return "--noconfirm" in args
     return True
@@ -76,8 +130,11 @@ def _asks(tool: str, args: list[str]) -> bool:
     if tool == "zypper":
         return _subcommand(args) in ZYPPER_ASKING
     if tool == "pacman":  # -S, -Syu, -R, -Rns, -U: operations that confirm
-        return any(a.startswith("-") and not a.startswith("--") and a[1:2] in ("S", "R", "U") for a in args) and not any(
-            a.startswith("-") and not a.startswith("--") and set(a[2:]) & set("slipg") and a[1] == "S" for a in args
+        return any(
+            a.startswith("-") and not a.startswith("--") and a[1:2] in ("S", "R", "U") for a in args
+        ) and not any(
+            a.startswith("-") and not a.startswith("--") and set(a[2:]) & set("slipg") and a[1] == "S"
+            for a in args
         )
     return False
 

@@ -27,19 +27,94 @@ from doctest_runner.model import Finding
 RULE = "placeholder"
 
 COMMON_ENV = frozenset(
-    """HOME USER LOGNAME PATH PWD OLDPWD SHELL UID EUID PPID HOSTNAME HOSTTYPE MACHTYPE OSTYPE TERM LANG
-    LANGUAGE PS1 PS2 PS4 RANDOM SRANDOM LINENO SECONDS IFS OPTARG OPTIND REPLY PIPESTATUS FUNCNAME GROUPS
-    SHLVL BASH BASHPID BASHOPTS DIRSTACK EPOCHSECONDS EPOCHREALTIME HISTFILE HISTSIZE COLUMNS LINES MAIL
-    TMPDIR XDG_RUNTIME_DIR XDG_CONFIG_HOME XDG_DATA_HOME XDG_CACHE_HOME SUDO_USER SUDO_UID SUDO_GID
-    MAPFILE COMP_WORDS COMP_CWORD""".split()
+    [
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "PATH",
+        "PWD",
+        "OLDPWD",
+        "SHELL",
+        "UID",
+        "EUID",
+        "PPID",
+        "HOSTNAME",
+        "HOSTTYPE",
+        "MACHTYPE",
+        "OSTYPE",
+        "TERM",
+        "LANG",
+        "LANGUAGE",
+        "PS1",
+        "PS2",
+        "PS4",
+        "RANDOM",
+        "SRANDOM",
+        "LINENO",
+        "SECONDS",
+        "IFS",
+        "OPTARG",
+        "OPTIND",
+        "REPLY",
+        "PIPESTATUS",
+        "FUNCNAME",
+        "GROUPS",
+        "SHLVL",
+        "BASH",
+        "BASHPID",
+        "BASHOPTS",
+        "DIRSTACK",
+        "EPOCHSECONDS",
+        "EPOCHREALTIME",
+        "HISTFILE",
+        "HISTSIZE",
+        "COLUMNS",
+        "LINES",
+        "MAIL",
+        "TMPDIR",
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_CACHE_HOME",
+        "SUDO_USER",
+        "SUDO_UID",
+        "SUDO_GID",
+        "MAPFILE",
+        "COMP_WORDS",
+        "COMP_CWORD",
+    ]
 )
 _ENV_PREFIXES = ("BASH_", "LC_")
 
 OS_RELEASE_VARS = frozenset(
-    """NAME VERSION ID ID_LIKE VERSION_ID VERSION_CODENAME PRETTY_NAME UBUNTU_CODENAME HOME_URL
-    SUPPORT_URL BUG_REPORT_URL PRIVACY_POLICY_URL BUILD_ID VARIANT VARIANT_ID LOGO CPE_NAME
-    PLATFORM_ID DEBIAN_CODENAME REDHAT_SUPPORT_PRODUCT REDHAT_SUPPORT_PRODUCT_VERSION ANSI_COLOR
-    DISTRIB_ID DISTRIB_RELEASE DISTRIB_CODENAME DISTRIB_DESCRIPTION""".split()
+    [
+        "NAME",
+        "VERSION",
+        "ID",
+        "ID_LIKE",
+        "VERSION_ID",
+        "VERSION_CODENAME",
+        "PRETTY_NAME",
+        "UBUNTU_CODENAME",
+        "HOME_URL",
+        "SUPPORT_URL",
+        "BUG_REPORT_URL",
+        "PRIVACY_POLICY_URL",
+        "BUILD_ID",
+        "VARIANT",
+        "VARIANT_ID",
+        "LOGO",
+        "CPE_NAME",
+        "PLATFORM_ID",
+        "DEBIAN_CODENAME",
+        "REDHAT_SUPPORT_PRODUCT",
+        "REDHAT_SUPPORT_PRODUCT_VERSION",
+        "ANSI_COLOR",
+        "DISTRIB_ID",
+        "DISTRIB_RELEASE",
+        "DISTRIB_CODENAME",
+        "DISTRIB_DESCRIPTION",
+    ]
 )
 _OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release", "/etc/lsb-release")
 # Sourcing these sets PATH and friends, never a doc's own variables.
@@ -52,9 +127,58 @@ _READ_ARG_OPTS = set("adinNptu")
 
 # Tags whose <name> is markup, not a placeholder (inside heredocs writing HTML, or in echoes).
 HTML_TAGS = frozenset(
-    """a abbr b blockquote body br center code dd details div dl dt em font h1 h2 h3 h4 h5 h6 head hr
-    html i img kbd li meta ol p pre s script small span strong style sub summary sup table tbody td
-    th thead tr tt u ul""".split()
+    [
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "body",
+        "br",
+        "center",
+        "code",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "font",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "hr",
+        "html",
+        "i",
+        "img",
+        "kbd",
+        "li",
+        "meta",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "script",
+        "small",
+        "span",
+        "strong",
+        "style",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "u",
+        "ul",
+    ]
 )
 _ANGLE_RE = re.compile(r"(?<![<\\])<([A-Za-z][A-Za-z0-9_.:/-]*(?: [A-Za-z0-9_.:/-]+)*)>")
 
@@ -214,10 +338,9 @@ def check(ctx: LintContext) -> Iterator[Finding]:
 def _angle_texts(text: str) -> tuple[str, str]:
     name = text[1:-1]
     var = re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
-    return (
-        f"unresolved placeholder {text}: the reader must replace it before running",
-        f"write a real value, or set a variable in an earlier step (or the sidecar's vars) and use ${{{var}}}",
-    )
+    message = f"unresolved placeholder {text}: the reader must replace it before running"
+    hint = f"write a real value, or set a variable earlier (or in the sidecar's vars) and use ${{{var}}}"
+    return message, hint
 
 
 def _angle_finding(ctx: LintContext, s: ShellStep, offset: int, text: str) -> Finding:

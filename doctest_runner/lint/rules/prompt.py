@@ -38,11 +38,15 @@ def check(ctx: LintContext) -> Iterator[Finding]:
             continue
         blocks.setdefault((step.path, step.block_line), []).append(step)
         prompt = step.prompt
-        if prompt and prompt == prompt.rstrip() and prompt.rstrip().endswith(("$", "#")):
+        if prompt and prompt == prompt.rstrip() and prompt.endswith(("$", "#")):
+            first_line = step.command.split("\n")[0][:30]
             yield ctx.finding_at(
-                step, step.line, "prompt-typo", "warning",
-                f"prompt `{prompt}` is glued to the command (`{prompt}{step.command.split(chr(10))[0][:30]}`)",
-                f"put a space after the prompt: `{prompt} {step.command.split(chr(10))[0][:30]}`",
+                step,
+                step.line,
+                "prompt-typo",
+                "warning",
+                f"prompt `{prompt}` is glued to the command (`{prompt}{first_line}`)",
+                f"put a space after the prompt: `{prompt} {first_line}`",
             )
     for steps in blocks.values():
         steps.sort(key=lambda st: st.line)
@@ -52,7 +56,12 @@ def check(ctx: LintContext) -> Iterator[Finding]:
             continue
         style = prompt_style(other)
         yield ctx.finding_at(
-            other, other.line, "prompt-mixed", "warning",
-            f"block mixes prompt styles: {_describe(first)} (line {steps[0].line}) and {_describe(style)} here",
-            "use one style per block: `$ ` on every command (sudo for root ones), output lines without prompt",
+            other,
+            other.line,
+            "prompt-mixed",
+            "warning",
+            f"block mixes prompt styles: {_describe(first)} (line {steps[0].line}) "
+            f"and {_describe(style)} here",
+            "use one style per block: `$ ` on every command (sudo for root ones), "
+            "output lines without prompt",
         )

@@ -30,7 +30,7 @@ RULE = "shellcheck"
 IGNORED_CODES: dict[int, str] = {
     2148: "no shebang: a snippet is typed into a shell, not saved as a script",
     2034: "variable appears unused: docs set variables the reader uses in later blocks",
-    2154: "variable referenced but not assigned: the `placeholder` rule does this doc-wide, with sidecar vars",
+    2154: "referenced but not assigned: the `placeholder` rule does this doc-wide, with sidecar vars",
     2024: "sudo does not affect redirects: the `sudo-redirect` rule does this, for privileged targets",
     2164: "cd without `|| exit`: a reader sees a failing cd, and the runner stops at the failing step",
     1090: "cannot follow a non-constant source: files on the reader's machine",
@@ -77,12 +77,23 @@ def _run(texts: tuple[str, ...]) -> tuple[list[dict], bool]:
         return [], False
     script = "\n\n".join(texts) + "\n"
     proc = subprocess.run(
-        [exe, "-s", "bash", "-f", "json1", "-S", "warning",
-         "-e", ",".join(f"SC{c}" for c in sorted(IGNORED_CODES)), "-"],
+        [
+            exe,
+            "-s",
+            "bash",
+            "-f",
+            "json1",
+            "-S",
+            "warning",
+            "-e",
+            ",".join(f"SC{c}" for c in sorted(IGNORED_CODES)),
+            "-",
+        ],
         input=script,
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,  # exit 1 just means "there are comments"
     )
     try:
         comments = json.loads(proc.stdout or "{}").get("comments", [])
@@ -116,10 +127,17 @@ def check_texts(texts: tuple[str, ...]) -> tuple[Comment, ...]:
         cline = int(c.get("line", 1))
         index = max(i for i, start in enumerate(starts) if start <= cline) if cline >= 1 else 0
         local = cline - starts[index] + 1
-        if local > texts[index].count("\n") + 1:  # on the separator line: belongs to the text before
-            local = texts[index].count("\n") + 1
-        out.append(Comment(index, local, int(c.get("column", 1)), c.get("level", "warning"),
-                           int(c.get("code", 0)), c.get("message", "")))
+        local = min(local, texts[index].count("\n") + 1)  # on the separator line: the text before
+        out.append(
+            Comment(
+                index,
+                local,
+                int(c.get("column", 1)),
+                c.get("level", "warning"),
+                int(c.get("code", 0)),
+                c.get("message", ""),
+            )
+        )
     return tuple(out)
 
 
@@ -129,7 +147,10 @@ def check(ctx: LintContext) -> Iterator[Finding]:
         return
     if shellcheck_path() is None:
         yield ctx.finding_at(
-            steps[0].step, 1, RULE, "info",
+            steps[0].step,
+            1,
+            RULE,
+            "info",
             "shellcheck is not installed: shellcheck findings skipped",
             "apt-get install -y shellcheck",
         )

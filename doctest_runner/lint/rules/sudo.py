@@ -23,8 +23,23 @@ from doctest_runner.model import Finding
 
 RULE = "sudo-redirect"
 
-PRIVILEGED_DIRS = ("/etc", "/opt", "/usr", "/var", "/boot", "/lib", "/lib32", "/lib64", "/root", "/srv",
-                   "/sys", "/proc", "/bin", "/sbin", "/run")
+PRIVILEGED_DIRS = (
+    "/etc",
+    "/opt",
+    "/usr",
+    "/var",
+    "/boot",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/root",
+    "/srv",
+    "/sys",
+    "/proc",
+    "/bin",
+    "/sbin",
+    "/run",
+)
 _WRITABLE = ("/var/tmp", "/run/user", "/dev", "/tmp")
 
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -56,7 +71,7 @@ def check(ctx: LintContext) -> Iterator[Finding]:
                 for w in cmd.assignments:
                     m = _ASSIGN_RE.match(w.text)
                     if m and "$(" not in w.value and "`" not in w.value:
-                        known[m.group(1)] = _resolve(w.value[m.end() - m.start():], known)
+                        known[m.group(1)] = _resolve(w.value[m.end() - m.start() :], known)
             if s.as_root or not cmd.redirects:
                 continue
             sudo_here = uses_sudo(cmd)

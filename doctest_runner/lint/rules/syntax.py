@@ -37,6 +37,7 @@ def check_bash(text: str) -> SyntaxProblem | None:
             capture_output=True,
             text=True,
             timeout=20,
+            check=False,  # exit 2 is the answer we want to read
         )
     except subprocess.TimeoutExpired:
         return SyntaxProblem(0, "bash -n did not finish parsing in 20 s")

@@ -32,13 +32,47 @@ _VALUE_SHORT = {
 }
 # long options that take NO value (every other `--opt` without `=` is assumed to take one)
 _BOOL_LONG = {
-    "rm", "tty", "interactive", "detach", "privileged", "init", "read-only", "publish-all", "sig-proxy",
-    "no-healthcheck", "oom-kill-disable", "quiet", "help", "stdin", "net-host", "null-io", "rootfs",
-    "sync", "attach", "leave-running", "quiet-pull", "all-platforms", "gpus-all", "tty=true",
+    "rm",
+    "tty",
+    "interactive",
+    "detach",
+    "privileged",
+    "init",
+    "read-only",
+    "publish-all",
+    "sig-proxy",
+    "no-healthcheck",
+    "oom-kill-disable",
+    "quiet",
+    "help",
+    "stdin",
+    "net-host",
+    "null-io",
+    "rootfs",
+    "sync",
+    "attach",
+    "leave-running",
+    "quiet-pull",
+    "all-platforms",
+    "gpus-all",
+    "tty=true",
 }
 # ctr/kubectl global options before the sub-command that take a value
-_GLOBAL_VALUE = {"-n", "--namespace", "-a", "--address", "--context", "--kubeconfig", "--cluster", "-r",
-                 "--runtime-endpoint", "-i", "--image-endpoint", "--timeout", "--connection-timeout"}
+_GLOBAL_VALUE = {
+    "-n",
+    "--namespace",
+    "-a",
+    "--address",
+    "--context",
+    "--kubeconfig",
+    "--cluster",
+    "-r",
+    "--runtime-endpoint",
+    "-i",
+    "--image-endpoint",
+    "--timeout",
+    "--connection-timeout",
+}
 
 
 def _tty_flag(tool: str, args: list[Word]) -> Word | None:
@@ -97,7 +131,11 @@ def check(ctx: LintContext) -> Iterator[Finding]:
             i = 0
             while i < len(rest) and rest[i].value.startswith("-"):
                 i += 2 if rest[i].value in _GLOBAL_VALUE and "=" not in rest[i].value else 1
-            if i < len(rest) and rest[i].value in ("task", "tasks", "t", "container", "c") and tool in ("ctr", "docker", "podman", "nerdctl"):
+            if (
+                i < len(rest)
+                and rest[i].value in ("task", "tasks", "t", "container", "c")
+                and tool in ("ctr", "docker", "podman", "nerdctl")
+            ):
                 i += 1
             if i >= len(rest) or rest[i].value not in _SUBCOMMANDS:
                 continue
@@ -111,7 +149,8 @@ def check(ctx: LintContext) -> Iterator[Finding]:
                 flag.start,
                 RULE,
                 "warning",
-                f"`{tool} {rest[i].value} {flag.value}` asks for a terminal; there is none when the step runs "
-                "(\"the input device is not a TTY\")",
-                "drop -t (keep -i if it reads stdin), or annotate the step `pty` to run it in a pseudo-terminal",
+                f"`{tool} {rest[i].value} {flag.value}` asks for a terminal; "
+                'there is none when the step runs ("the input device is not a TTY")',
+                "drop -t (keep -i if it reads stdin), or put `<!-- doctest: pty -->` before the block "
+                "to run it in a pseudo-terminal",
             )

@@ -1,0 +1,320 @@
+"""Code blocks -> steps: prompted commands, bare blocks, file writes, guest-shell commands.
+
+A prompted command runs until bash's parser says it is complete (see `shell.check_syntax`): the
+parser never guesses with regexes where a command ends. The lines after it, up to the next prompt,
+are its expected output.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from doctest_runner.model import Block, Step, StepOptions
+
+from .info import is_shell_lang
+from .prompts import Prompt, is_comment, is_prompted, is_ps2, match_prompt, strip_ps2
+from .shell import SyntaxCheck, check_syntax
+
+GUEST_REASON = "runs inside a guest shell"
+UNTERMINATED_REASON = "unterminated code fence"
+ANNOTATION_SKIP_REASON = "skipped by doctest annotation"
+
+# A prompted command that never completes stops accumulating here (then it is cut at the next prompt).
+MAX_COMMAND_LINES = 2000
+MAX_COMMAND_CHARS = 200_000
+
+_DISTROS = {
+    "debian", "ubuntu", "fedora", "centos", "rhel", "redhat", "opensuse", "suse", "sles", "arch",
+    "archlinux", "alpine", "rocky", "rockylinux", "alma", "almalinux", "amazon", "amzn", "oracle", "ol",
+    "mint", "gentoo", "nixos", "void", "flatcar", "photon", "mariner", "azurelinux", "clear", "clearlinux",
+    "raspbian", "kali", "manjaro", "leap", "tumbleweed", "rhcos", "fcos", "coreos", "openeuler", "anolis",
+    "kylin", "alibaba", "alinux", "el", "el8", "el9", "rhel8", "rhel9", "centos7", "centos8", "stream",
+}
+
+Checker = Callable[[str], SyntaxCheck]
+
+
+def names_distro(title: str | None) -> bool:
+    """Does a tab title name a distribution ("Debian/Ubuntu", "Fedora 40", "RHEL / CentOS")?"""
+    if not title:
+        return False
+    words = re.split(r"[^A-Za-z0-9]+", title.lower())
+    if "red" in words and "hat" in words:
+        return True
+    return any(w in _DISTROS for w in words if w)
+
+
+def title_path(title: str | None) -> str | None:
+    """A fence title that names a file (`/etc/x.yaml`, `values.yaml`, `conf/x.toml`), else None."""
+    if not title:
+        return None
+    t = title.strip()
+    if not t or t.startswith("$") or any(c.isspace() for c in t):
+        return None
+    if not re.fullmatch(r"[~\w./@+:,=-]+", t) or t.endswith("/"):
+        return None
+    if "/" in t or re.search(r"\.[A-Za-z0-9]+$", t):
+        return t
+    return None
+
+
+def _quote_path(path: str) -> str:
+    if path == "~":
+        return '"$HOME"'
+    if path.startswith("~/"):
+        return '"$HOME"/' + shlex.quote(path[2:])
+    return shlex.quote(path)
+
+
+def file_write_command(path: str, content: str) -> str:
+    """A command that writes `content` to `path` exactly (quoted heredoc: nothing expands)."""
+    delim = "DOCTEST_EOF"
+    lines = content.split("\n")
+    while delim in lines:
+        delim += "_"
+    absolute = path.startswith("/")
+    sudo = "sudo " if absolute else ""
+    directory = posixpath.dirname(path)
+    prefix = ""
+    if directory and directory not in ("/", ".", "~"):
+        prefix = f"{sudo}mkdir -p {_quote_path(directory)} && "
+    if content == "":
+        return f"{prefix}{sudo}tee {_quote_path(path)} </dev/null >/dev/null"
+    return f"{prefix}{sudo}tee {_quote_path(path)} >/dev/null <<'{delim}'\n{content}\n{delim}"
+
+
+@dataclass
+class Command:
+    """One command cut out of a block, before it becomes a Step."""
+
+    command: str
+    line_map: tuple[int, ...]  # doc lines
+    prompt: str | None
+    guest: bool = False
+    expected_output: str | None = None
+    complete: bool = True
+
+
+def _ends_with_backslash(line: str) -> bool:
+    stripped = line.rstrip(" \t")
+    n = len(stripped) - len(stripped.rstrip("\\"))
+    return n % 2 == 1
+
+
+def split_prompted(lines: list[str], first_line: int, checker: Checker = check_syntax) -> list[Command]:
+    """Cut a prompted block into commands with their expected output.
+
+    `lines` are the block's lines, `first_line` the doc line of lines[0].
+    """
+    n = len(lines)
+    prompts: list[Prompt | None] = [match_prompt(ln) for ln in lines]
+    uses_dollar = any(p is not None and not p.guest for p in prompts)
+    out: list[Command] = []
+    i = 0
+    while i < n:
+        p = prompts[i]
+        if p is None:
+            i += 1
+            continue
+        if p.guest:
+            cmd_lines, maps, j = [p.rest], [i], i + 1
+            while _ends_with_backslash(cmd_lines[-1]) and j < n and prompts[j] is None:
+                cmd_lines.append(lines[j])
+                maps.append(j)
+                j += 1
+            complete = True
+        else:
+            cmd_lines, maps, j, complete = _accumulate(lines, prompts, i, p, checker)
+        # expected output: up to the next prompt; `# ` lines are comments where `$ ` prompts are used
+        k = j
+        output: list[str] = []
+        while k < n and prompts[k] is None:
+            if not (uses_dollar and is_comment(lines[k])):
+                output.append(lines[k])
+            k += 1
+        while output and not output[0].strip():
+            output.pop(0)
+        while output and not output[-1].strip():
+            output.pop()
+        command = "\n".join(cmd_lines)
+        if command.strip():
+            out.append(
+                Command(
+                    command=command,
+                    line_map=tuple(first_line + m for m in maps),
+                    prompt=p.prompt,
+                    guest=p.guest,
+                    expected_output="\n".join(output) if output else None,
+                    complete=complete,
+                )
+            )
+        i = k
+    return out
+
+
+def _accumulate(
+    lines: list[str], prompts: list[Prompt | None], i: int, p: Prompt, checker: Checker
+) -> tuple[list[str], list[int], int, bool]:
+    """Lines of the prompted command starting at line i, until bash says it is complete."""
+    n = len(lines)
+    cmd_lines = [p.rest]
+    maps = [i]
+    j = i + 1
+    ps2: bool | None = None
+    size = len(p.rest)
+    verdict = checker(p.rest)
+    while not verdict.complete and j < n and len(cmd_lines) < MAX_COMMAND_LINES and size < MAX_COMMAND_CHARS:
+        if ps2 is None:
+            ps2 = is_ps2(lines[j])
+        target = j
+        # Skip lines that cannot finish what bash is waiting for (bash still checks the result).
+        if verdict.wanted_kind == "heredoc" and verdict.wanted is not None:
+            target = _find(lines, j, lambda ln: _unps2(ln, ps2).strip() == verdict.wanted, n - 1)
+        elif verdict.wanted_kind == "char" and verdict.wanted:
+            wanted = verdict.wanted
+            target = _find(lines, j, lambda ln: wanted in ln, n - 1)
+        for t in range(j, target + 1):
+            text = _unps2(lines[t], ps2)
+            cmd_lines.append(text)
+            maps.append(t)
+            size += len(text) + 1
+        j = target + 1
+        verdict = checker("\n".join(cmd_lines))
+    complete = verdict.complete
+    swallowed = [t for t in range(i + 1, j) if prompts[t] is not None and not prompts[t].guest]  # type: ignore[union-attr]
+    if swallowed and (not complete or not verdict.ok):
+        # It never completed (or only by eating the next prompted command into garbage):
+        # the command is what precedes the next prompt; lint reports its syntax.
+        cut = swallowed[0]
+        keep = cut - i
+        cmd_lines, maps, j = cmd_lines[:keep], maps[:keep], cut
+        complete = False
+    while len(cmd_lines) > 1 and not cmd_lines[-1].strip():
+        cmd_lines.pop()
+        maps.pop()
+    return cmd_lines, maps, j, complete
+
+
+def _unps2(line: str, ps2: bool | None) -> str:
+    return strip_ps2(line) if ps2 else line
+
+
+def _find(lines: list[str], start: int, pred: Callable[[str], bool], default: int) -> int:
+    for t in range(start, len(lines)):
+        if pred(lines[t]):
+            return t
+    return default
+
+
+def bare_command(lines: list[str], first_line: int) -> Command | None:
+    """The whole block as one command (leading/trailing blank lines dropped); None if only comments."""
+    idx = [k for k, ln in enumerate(lines) if ln.strip()]
+    if not idx:
+        return None
+    body = lines[idx[0]: idx[-1] + 1]
+    if all(not ln.strip() or ln.lstrip().startswith("#") for ln in body):
+        return None
+    return Command(
+        command="\n".join(body),
+        line_map=tuple(first_line + idx[0] + k for k in range(len(body))),
+        prompt=None,
+    )
+
+
+def _options(base: StepOptions | None) -> StepOptions:
+    return replace(base) if base is not None else StepOptions()
+
+
+def block_steps(
+    block: Block,
+    *,
+    file_path: str | None = None,
+    run: bool = False,
+    closed: bool = True,
+    checker: Checker = check_syntax,
+    step_kind: str | None = None,
+) -> list[Step]:
+    """The steps a block yields (possibly none).
+
+    file_path: from a `file=` annotation (overrides a title). run: an annotation asked to run a
+    non-shell block. step_kind: "setup"/"cleanup" for hidden blocks.
+    """
+    ann = block.annotation
+    lines = block.text.split("\n") if block.text else []
+    alternative = block.tab if names_distro(block.tab) else None
+    shell = is_shell_lang(block.lang)
+    if not shell and ann is not None and _asks_to_run(ann):
+        run = True
+    target = file_path
+    if target is None and not shell:
+        target = title_path(block.attrs.get("title"))
+    if block.kind in ("hidden-setup", "hidden-cleanup") and not block.lang:
+        shell = True
+
+    commands: list[tuple[Command, str]] = []
+    if target is not None:
+        content = block.text
+        command = file_write_command(target, content)
+        content_lines = content.split("\n") if content else []
+        line_map = [block.line] + [block.content_line + k for k in range(len(content_lines))]
+        if content:
+            line_map.append(block.end_line if closed else block.content_line + len(content_lines) - 1)
+        cmd = Command(command=command, line_map=tuple(line_map), prompt=None)
+        commands.append((cmd, "file"))
+    elif shell or run or (block.lang == "" and is_prompted(lines)):
+        if is_prompted(lines):
+            for cmd in split_prompted(lines, block.content_line, checker):
+                commands.append((cmd, "prompted"))
+        else:
+            bare = bare_command(lines, block.content_line)
+            if bare is not None:
+                commands.append((bare, "bare"))
+    steps: list[Step] = []
+    for cmd, kind in commands:
+        opts = _options(ann)
+        status, reason = "run", None
+        if opts.skip:
+            status, reason = "skip", opts.reason or ANNOTATION_SKIP_REASON
+        elif cmd.guest:
+            status, reason = "skip", GUEST_REASON
+        elif not closed:
+            status, reason = "skip", UNTERMINATED_REASON
+        steps.append(
+            Step(
+                id="",
+                path=block.path,
+                line=cmd.line_map[0],
+                end_line=cmd.line_map[-1],
+                heading=block.heading,
+                command=cmd.command,
+                kind=step_kind or kind,  # type: ignore[arg-type]
+                line_map=cmd.line_map,
+                expected_output=cmd.expected_output,
+                prompt=cmd.prompt,
+                lang=block.lang,
+                block_line=block.line,
+                alternative=alternative,
+                file_path=target if kind == "file" else None,
+                options=opts,
+                status=status,  # type: ignore[arg-type]
+                reason=reason,
+            )
+        )
+    return steps
+
+
+def _asks_to_run(opts: StepOptions) -> bool:
+    return bool(opts.timeout or opts.user or opts.requires or opts.reboot or opts.pty or opts.expect_exit)
+
+
+def assign_ids(steps: list[Step]) -> None:
+    """`<path>:<line>`, suffixed `#2`, `#3` when one line yields several steps."""
+    seen: dict[tuple[str, int], int] = {}
+    for step in steps:
+        key = (step.path, step.line)
+        seen[key] = seen.get(key, 0) + 1
+        step.id = f"{step.path}:{step.line}" if seen[key] == 1 else f"{step.path}:{step.line}#{seen[key]}"

@@ -1,0 +1,153 @@
+"""Bad input gives one clear error (file:line) or a correct result - never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from doctest_runner.model import DoctestError
+from doctest_runner.parse import parse_file, parse_text
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DoctestError) as err:
+        parse_file(tmp_path / "nope.md", display_path="docs/nope.md")
+    assert str(err.value) == "docs/nope.md: no such file"
+    assert err.value.line is None
+
+
+def test_directory(tmp_path):
+    with pytest.raises(DoctestError) as err:
+        parse_file(tmp_path)
+    assert err.value.path == str(tmp_path) and "directory" in err.value.message
+
+
+def test_non_utf8_names_the_line_of_the_first_bad_byte(tmp_path):
+    p = tmp_path / "latin1.md"
+    p.write_bytes("# Titre\n\nDéjà vu\n".encode("utf-8") + b"caf\xe9 cr\xe8me\n")
+    with pytest.raises(DoctestError) as err:
+        parse_file(p, display_path="latin1.md")
+    assert (err.value.path, err.value.line) == ("latin1.md", 4)
+    assert str(err.value) == "latin1.md:4: not valid UTF-8 (byte 0xe9 at column 4)"
+
+
+def test_binary_file(tmp_path):
+    p = tmp_path / "image.md"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(DoctestError) as err:
+        parse_file(p)
+    assert err.value.line == 3 and "binary" in err.value.message  # two \n before the first NUL
+
+
+def test_empty_doc(tmp_path):
+    p = tmp_path / "empty.md"
+    p.write_text("")
+    parsed = parse_file(p)
+    assert (parsed.steps, parsed.errors, parsed.blocks, parsed.prose) == ([], [], [], [])
+
+
+def test_unterminated_fence_file(tmp_path):
+    p = tmp_path / "open.md"
+    p.write_text("# T\n\n```bash\n$ ls\n")
+    parsed = parse_file(p, display_path="open.md")
+    assert [str(e) for e in parsed.errors] == ["open.md:3: unterminated code fence: ``` opened here is never closed"]
+    assert [(s.line, s.command) for s in parsed.steps] == [(4, "ls")]
+
+
+def test_step_path_is_the_display_path(tmp_path):
+    p = tmp_path / "g.md"
+    p.write_text("```bash\nls\n```\n")
+    assert parse_file(p, display_path="docs/g.md").steps[0].id == "docs/g.md:2"
+    assert parse_file(p).steps[0].path == str(p)
+    assert parse_file(str(p)).steps[0].path == str(p)
+
+
+def test_five_megabyte_doc_is_parsed_correctly(tmp_path):
+    section = (
+        "## Part {i}\n\nSome prose for part {i}, long enough to look like a real paragraph of a guide.\n\n"
+        "- Unpack the archive.\n- Then run:\n\n  ```console\n  $ echo part-{i} \\\n      --flag\n  part-{i}\n"
+        "  $ cat <<EOF > f{i}\n  x: {i}\n  EOF\n  ```\n\n"
+    )
+    parts = []
+    size = 0
+    i = 0
+    while size < 5 * 1024 * 1024:
+        s = section.format(i=i)
+        parts.append(s)
+        size += len(s)
+        i += 1
+    p = tmp_path / "big.md"
+    p.write_text("".join(parts))
+    parsed = parse_file(p, display_path="big.md")
+    assert parsed.errors == []
+    assert len(parsed.steps) == 2 * i
+    lines_per_section = section.count("\n")
+    last = parsed.steps[-1]
+    base = (i - 1) * lines_per_section
+    assert (last.line, last.end_line, last.command) == (base + 12, base + 14, f"cat <<EOF > f{i - 1}\nx: {i - 1}\nEOF")
+    first = parsed.steps[0]
+    assert (first.line, first.end_line, first.command, first.expected_output) == (
+        9, 10, "echo part-0 \\\n    --flag", "part-0")
+    assert len(parsed.prose) == i
+
+
+# ------------------------------------------------------------------ property-based
+
+FRAGMENTS = [
+    "```", "```bash", "```console", "```yaml title=\"/etc/x.yaml\"", "~~~", "````", "```{.sh}", "$ ", "$", "$sudo ",
+    "/ # ", "bash-4.2# ", "> ", ">", "# ", "## H", "- ", "1. ", "    ", "  ", "\t", '"', "'", "`", "\\", "<<EOF",
+    "EOF", "<<-'X'", "X", "<!--", "-->", "<!-- doctest: skip -->", "<!-- doctest: setup", "<!-- doctest: bogus=1 -->",
+    "doctest:", "=== \"Ubuntu\"", "!!! note", "???+ tip", "if true; then", "fi", "for x in a; do", "done", "case",
+    "esac", "{", "}", "$(", ")", "echo hi", "sudo apt-get install -y x", "Download the file.", "é", "\u2028", "\r",
+    "\x0c", "[x]: y", "***", "|a|b|",
+]
+
+markdownish = st.lists(
+    st.one_of(st.sampled_from(FRAGMENTS), st.sampled_from(["\n", "\n", "\n\n", " "]), st.text(max_size=5)),
+    max_size=60,
+).map("".join)
+
+
+def _check_invariants(text: str) -> None:
+    parsed = parse_text(text, "p.md")
+    assert not [e for e in parsed.errors if "internal" in e.message], parsed.errors
+    n_lines = text.replace("\r\n", "\n").count("\n") + 1
+    blocks = {b.line: b for b in parsed.blocks}
+    for step in parsed.steps:
+        assert 1 <= step.line <= step.end_line <= n_lines, (step, n_lines)
+        assert len(step.line_map) == step.command.count("\n") + 1
+        assert all(1 <= ln <= n_lines for ln in step.line_map)
+        block = blocks[step.block_line]
+        assert block.line <= step.line and step.end_line <= block.end_line
+    for prose in parsed.prose:
+        assert 1 <= prose.line <= n_lines
+    for err in parsed.errors:
+        assert err.line is None or 1 <= err.line <= n_lines
+    assert len({s.id for s in parsed.steps}) == len(parsed.steps)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(markdownish)
+def test_random_markdown_never_raises_and_lines_stay_in_the_doc(text):
+    _check_invariants(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises(text):
+    _check_invariants(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```\n$ a\n", "- ```bash\n  $ x\n", ">```\n>$ y\n", "<!-- doctest: setup\n```\n", "=== \"Ubuntu\"\n    ```\n",
+        "- \n  ```bash\n  ls\n  ```\n", "1.\n   ```bash\n   ls\n   ```\n", "- a\n-\n  ```bash\n  ls\n  ```\n",
+        "\n" * 5 + "    $ ls", "- x\n\n        $ indented code in item\n", "> - ```\n>   $ q\n",
+    ],
+)
+def test_tricky_container_edges(text):
+    _check_invariants(text)

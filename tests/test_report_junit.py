@@ -1,0 +1,104 @@
+"""junit.xml: valid against the shipped Jenkins/Ant-style XSD, one case per step named path:line."""
+
+from __future__ import annotations
+
+import importlib.util
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from doctest_runner.model import DocResult, HostInfo, RunResult, Step, StepResult
+from doctest_runner.report import junit_xml, write_all
+from doctest_runner.report.junit import XSD_PATH
+
+xmlschema = pytest.importorskip("xmlschema")
+
+DATA = Path(__file__).parent / "data" / "report"
+
+
+def sample():
+    spec = importlib.util.spec_from_file_location("report_sample_run", DATA / "sample_run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def schema():
+    return xmlschema.XMLSchema(str(XSD_PATH))
+
+
+def test_validates_against_the_xsd(tmp_path):
+    paths = write_all(sample().make_run(), tmp_path)
+    schema().validate(str(paths["junit"]))
+
+
+def test_xsd_is_not_vacuous():
+    s = schema()
+    xml = junit_xml(sample().make_run())
+    assert s.is_valid(xml)
+    assert not s.is_valid(xml.replace('tests="7"', 'tests="seven"', 1))
+    assert not s.is_valid(xml.replace("<testcase ", "<testcas ", 1).replace("</testcase>", "</testcas>", 1))
+    # element order inside a testcase matters in this format: failure before system-out
+    root = ET.fromstring(xml)
+    case = root.find(".//testcase[failure]")
+    failure, out = case.find("failure"), case.find("system-out")
+    case.remove(failure)
+    case.append(failure)
+    assert out is not None and not s.is_valid(ET.tostring(root, encoding="unicode"))
+
+
+def test_structure_names_and_messages():
+    root = ET.fromstring(junit_xml(sample().make_run()))
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [
+        "docs/installation.md", "docs/install/container-manager/containerd/containerd-install.md",
+        "docs/Developer-Guide.md", "docs/install/minikube-installation-guide.md"]
+    install = suites[0]
+    cases = install.findall("testcase")
+    assert [c.get("name") for c in cases[:5]] == [
+        "docs/installation.md:44", "docs/installation.md:50", "docs/installation.md:210",
+        "docs/installation.md:289", "docs/installation.md:290"]
+    assert all(c.get("classname") == "docs/installation.md" for c in cases)
+    install_fail = cases[3].find("failure")
+    assert install_fail.get("message") == "service: Failed to restart docker.service: Unit docker.service not found."
+    assert install_fail.get("type") == "service"
+    assert install_fail.text.startswith("docs/installation.md:289: unit docker.service does not exist")
+    assert "Failed to restart docker.service" in cases[3].find("system-out").text
+    assert cases[4].find("skipped").get("message") == "not run: an earlier step failed"
+    # a failed sidecar check is its own failing case
+    assert cases[5].get("name") == "docs/installation.md: check service docker"
+    assert cases[5].find("failure") is not None and cases[6].find("failure") is None
+    assert (install.get("tests"), install.get("failures"), install.get("errors"), install.get("skipped")) == (
+        "7", "4", "0", "1")
+    skipped = suites[2].find("testcase/skipped")
+    assert skipped.get("message") == "requires kvm; this host has none"
+    error = suites[3].find("testcase/error")
+    assert error.get("message").startswith("VM did not boot")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("10", "5", "1")
+
+
+def test_control_characters_and_markup_in_output_stay_valid():
+    step = Step(id="g.md:3", path="g.md", line=3, end_line=3, heading=(), command="printf '\\x01\\x1b[31m<&>'",
+                kind="bare")
+    out = "\x01\x07\x1b[31m<b>&amp;</b>\x1b[0m ]]> \ud7ff\r\nend\n"
+    run = RunResult("r1", "2026-11-28T00:00:00Z", HostInfo("tcg", "no vmx"),
+                    [DocResult("g.md", "debian-12", "failed", 1.0, [
+                        StepResult(step, "failed", exit_code=1, category="unknown", explanation="x",
+                                   evidence="<b>&amp;</b> ]]>", output=out)])])
+    xml = junit_xml(run)
+    schema().validate(xml)
+    case = ET.fromstring(xml).find(".//testcase")
+    assert case.find("failure").get("message") == "unknown: <b>&amp;</b> ]]>"
+    assert case.find("system-out").text == "\ufffd\ufffd<b>&amp;</b> ]]> \ud7ff\nend\n"
+
+
+def test_several_steps_on_one_line_keep_unique_names():
+    def st(sid: str) -> StepResult:
+        step = Step(id=sid, path="g.md", line=7, end_line=7, heading=(), command="a; b", kind="bare")
+        return StepResult(step, "passed", exit_code=0)
+
+    run = RunResult("r1", "t", HostInfo("tcg", "no vmx"),
+                    [DocResult("g.md", "debian-12", "passed", 1.0, [st("g.md:7"), st("g.md:7#2")])])
+    names = [c.get("name") for c in ET.fromstring(junit_xml(run)).iter("testcase")]
+    assert names == ["g.md:7", "g.md:7#2"]
