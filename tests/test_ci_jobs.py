@@ -207,7 +207,7 @@ def test_every_script_the_jobs_call_exists():
 
 def test_ci_doc_includes_both_job_files_verbatim():
     doc = CI_DOC.read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", doc, flags=re.S)
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
     for path in (GITHUB, GITLAB):
         assert path.read_text() in blocks, f"docs/ci.md does not show the current {path.name}"
         assert f"docs/ci/{path.name}" in doc

@@ -119,7 +119,7 @@ def test_the_set_is_explicit(capsys):
 
 def test_manifest_pins_the_snapshot_commit():
     manifest = yaml.safe_load((KATA_SET / "doctest-set.yaml").read_text())
-    snapshot_commit = re.search(r"^Commit: (\w+)", (SNAPSHOT / "MANIFEST.txt").read_text(), re.M).group(1)
+    snapshot_commit = re.search(r"^Commit: (\w+)", (SNAPSHOT / "MANIFEST.txt").read_text(), re.MULTILINE).group(1)
     assert manifest["name"] == "kata"
     assert manifest["source"] == {"git": "https://github.com/kata-containers/kata-containers", "ref": snapshot_commit}
     assert manifest["image"] == "debian-12"
@@ -190,7 +190,7 @@ def test_containerd_install_prose_is_covered(plans):
 
 
 def test_skips_say_why(plans):
-    for path, plan in plans.items():
+    for plan in plans.values():
         for step in plan.steps:
             if step.status == "skip":
                 assert step.reason and not step.reason.startswith("skipped by "), f"{step.id}: skip without a reason"
@@ -246,7 +246,7 @@ def test_crictl_fixtures_exist_for_every_file_the_guide_names(plans):
     assert len(named) == 6
     fixtures = {Path(dest).name: Path(src) for src, dest in plan.fixtures}
     assert named <= set(fixtures)
-    for name, src in fixtures.items():
+    for src in fixtures.values():
         assert src.is_file() and src.is_relative_to(KATA_SET / "fixtures")
         json.loads(src.read_text())
     # what the guide shows must be what the fixtures say
@@ -283,3 +283,22 @@ def test_every_guide_has_checks_and_modules_compile(plans):
     kinds = {(c.kind, c.target) for c in containerd.checks}
     assert ("service", "containerd") in kinds and ("command", "kata-runtime check") in kinds
     assert any(c.kind == "file" and c.expect.get("contains") == "io.containerd.kata.v2" for c in containerd.checks)
+
+
+# --- one guide for real ------------------------------------------------------------------------------
+
+@pytest.mark.vm
+def test_runtime_configuration_guide_fails_at_its_sudo_redirect(tmp_path, capsys):
+    """The shortest Kata guide in a real VM: its `sudo cat > /opt/...` is reported as a doc bug at
+    the redirect's own line (51), and the step after it is not run. No network needed."""
+    out = tmp_path / "out"
+    rc, stdout, err = _cli(capsys, "run", str(KATA_SET / "runtime-configuration.doctest.yaml"),
+                           "--source", str(SNAPSHOT), "--out", str(out), "--no-progress", "--fail-on", "doc")
+    assert rc == 1, stdout + err
+    (doc,) = json.loads((out / "report.json").read_text())["docs"]
+    assert doc["path"] == "docs/runtime-configuration.md" and doc["status"] == "failed"
+    first, second = doc["steps"]
+    assert first["status"] == "failed" and first["category"] == "permission"
+    assert first["failed_line"] == 51
+    assert second["status"] == "not-run"
+    assert "docs/runtime-configuration.md:51" in (out / "checklist.md").read_text()

@@ -47,6 +47,22 @@ def test_problems_doc_reports_each_problem_at_its_line():
     assert len(placeholders) == 2 and "$VERSION" in placeholders[1] and "<PLATFORM>" in placeholders[0]
 
 
+def test_sidecar_supplies_prose_commands_vars_and_pty(tmp_path):
+    with_sidecar = lint_paths([str(DATA / "sidecar-guide.md")])
+    assert [(f.line, f.rule) for f in with_sidecar.findings] == [(19, "prose-step")]
+    # the same doc without its sidecar: the prose steps, the unset VERSION and the -it come back
+    alone = tmp_path / "sidecar-guide.md"
+    alone.write_text((DATA / "sidecar-guide.md").read_text())
+    without = lint_paths([str(alone)])
+    assert [(f.line, f.rule) for f in without.findings] == [
+        (3, "prose-step"),
+        (5, "prose-step"),
+        (10, "placeholder"),
+        (16, "interactive-tty"),
+        (19, "prose-step"),
+    ]
+
+
 @needs_kata
 def test_kata_prerequisites_unset_version_and_platform():
     report = lint_paths([str(KATA_DOCS / "prerequisites.md")])

@@ -171,7 +171,9 @@ def test_variables_set_earlier_or_by_sidecar_or_env_are_fine():
     steps = [
         step(1, 'VERSION=1.2\nexport ARCH="$(uname -m)"\nread -r -p "name? " NAME', prompt=None),
         step(5, "for f in a b; do echo $f; done\nwhile read -r line; do echo $line; done < x"),
-        step(6, "echo $VERSION $ARCH $NAME $HOME $USER $PWD $BASH_VERSION $LC_ALL $1 $? $REGISTRY"),
+        step(
+            6, "echo $VERSION $ARCH $NAME $HOME $USER $PWD $BASH_VERSION $LC_ALL $1 $? $REGISTRY $http_proxy"
+        ),
         step(
             7, 'echo ${UNSET:-default} ${OTHER:+x}\n[ -z "$MAYBE" ] && echo unset\n: ${DFLT:=x}; echo $DFLT'
         ),
@@ -321,6 +323,7 @@ def test_install_line_is_the_package_manager_line():
         'sudo ctr run --runtime "io.containerd.kata.v2" --rm -t "$image" test-kata uname -r',
         "sudo ctr -n k8s.io task exec -t --exec-id x c sh",
         "crictl exec -it c sh",
+        "sudo ctr run --cni --runtime io.containerd.kata.v2 -t --rm docker.io/library/busybox hello sh",
     ],
 )
 def test_interactive_tty_positive(text):

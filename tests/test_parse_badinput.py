@@ -65,9 +65,14 @@ def test_step_path_is_the_display_path(tmp_path):
     assert parse_file(str(p)).steps[0].path == str(p)
 
 
+PROSE = ("Kata Containers is an open source project and community working to build a standard "
+         "implementation of lightweight virtual machines that feel and perform like containers. ") * 6
+
+
 def test_five_megabyte_doc_is_parsed_correctly(tmp_path):
+    """A huge guide (mostly prose, as real ones are): every step found, at the right lines."""
     section = (
-        "## Part {i}\n\nSome prose for part {i}, long enough to look like a real paragraph of a guide.\n\n"
+        "## Part {i}\n\n" + (PROSE + "\n\n") * 3 +
         "- Unpack the archive.\n- Then run:\n\n  ```console\n  $ echo part-{i} \\\n      --flag\n  part-{i}\n"
         "  $ cat <<EOF > f{i}\n  x: {i}\n  EOF\n  ```\n\n"
     )
@@ -85,13 +90,14 @@ def test_five_megabyte_doc_is_parsed_correctly(tmp_path):
     assert parsed.errors == []
     assert len(parsed.steps) == 2 * i
     lines_per_section = section.count("\n")
-    last = parsed.steps[-1]
-    base = (i - 1) * lines_per_section
-    assert (last.line, last.end_line, last.command) == (base + 12, base + 14, f"cat <<EOF > f{i - 1}\nx: {i - 1}\nEOF")
     first = parsed.steps[0]
     assert (first.line, first.end_line, first.command, first.expected_output) == (
-        9, 10, "echo part-0 \\\n    --flag", "part-0")
-    assert len(parsed.prose) == i
+        13, 14, "echo part-0 \\\n    --flag", "part-0")
+    last = parsed.steps[-1]
+    base = (i - 1) * lines_per_section
+    assert (last.line, last.end_line, last.command) == (base + 16, base + 18, f"cat <<EOF > f{i - 1}\nx: {i - 1}\nEOF")
+    assert len(parsed.prose) == i  # "Unpack the archive." once per part
+    assert parsed.prose[-1].line == base + 9
 
 
 # ------------------------------------------------------------------ property-based

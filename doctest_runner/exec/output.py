@@ -76,19 +76,18 @@ def format_transcript(chunks: Sequence[tuple[float, str, str]]) -> str:
     """One line per output line: `[+t] out| text`, so stdout and stderr stay in order and apart."""
     lines: list[str] = []
     tag = {"stdout": "out", "stderr": "err"}
-    pending = False  # the previous chunk ended mid-line
+    pending: str | None = None  # stream of the last line if that line is still open
     for t, stream, text in chunks:
         parts = text.split("\n")
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             if last and part == "":
-                pending = False
                 break
-            if pending and i == 0:
+            if i == 0 and pending == stream:
                 lines[-1] += part
             else:
                 lines.append(f"[+{t:8.3f}s] {tag.get(stream, stream)}| {part}")
-            pending = last
+        pending = stream if parts[-1] != "" else None
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -23,13 +23,15 @@ from .containers import Container, innermost, preprocess
 from .info import parse_info
 from .markdown import Element, parse_blocks
 from .prose import find_prose
-from .prompts import match_prompt
-from .shell import SyntaxCheck, check_syntax, prefetch
-from .steps import assign_ids, block_steps
+from .shell import SyntaxCheck, check_syntax
+from .steps import assign_ids, block_steps, prefetch_blocks
 
 __all__ = ["parse_file", "parse_text", "check_syntax", "SyntaxCheck"]
 
 _BLANKISH = re.compile(r"^[\s>]*$")
+# Code blocks whose prompted commands are sent to bash together (bounded, so verdicts stay cached
+# until they are used even in a huge doc).
+_PREFETCH_BLOCKS = 400
 
 
 def parse_file(path: str | os.PathLike[str], display_path: str | None = None) -> ParsedDoc:
@@ -85,7 +87,8 @@ def _parse(text: str, path: str) -> ParsedDoc:
     raw_lines = text.split("\n")
     lines, containers = preprocess(raw_lines)
     elements = parse_blocks("\n".join(lines))
-    _prefetch_first_lines(elements)
+    code_at = [k for k, el in enumerate(elements) if el.kind == "code"]
+    prefetched = 0  # code elements whose commands bash has already judged, in one batch
 
     doc = ParsedDoc(path=path, steps=[])
     stack: list[tuple[int, str]] = []
@@ -125,6 +128,11 @@ def _parse(text: str, path: str) -> ParsedDoc:
                 pending = None
             continue
 
+        if prefetched < len(code_at) and code_at[prefetched] <= idx:
+            chunk = code_at[prefetched: prefetched + _PREFETCH_BLOCKS]
+            prefetch_blocks([elements[k].text for k in chunk])
+            prefetched += len(chunk)
+
         ann = None
         if pending is not None:
             if _only_blank_between(lines, pending.end_line, el.line):
@@ -154,19 +162,6 @@ def _parse(text: str, path: str) -> ParsedDoc:
     doc.errors.sort(key=lambda e: (e.line or 0))
     assign_ids(doc.steps)
     return doc
-
-
-def _prefetch_first_lines(elements: list[Element]) -> None:
-    """Most prompted commands are one line: ask bash about all of them in one round trip."""
-    candidates: list[str] = []
-    for el in elements:
-        if el.kind == "code" and "$" in el.text:
-            for line in el.text.split("\n"):
-                p = match_prompt(line)
-                if p is not None and not p.guest and p.rest.strip():
-                    candidates.append(p.rest)
-    if candidates:
-        prefetch(candidates)
 
 
 def _only_blank_between(lines: list[str], after: int, before: int) -> bool:

@@ -62,12 +62,12 @@ def find_prose(
             continue
         if imperative_verb(el.text) is None:
             continue
-        rest = elements[idx + 1:]
-        nxt = rest[0] if rest else None
+        nxt = elements[idx + 1] if idx + 1 < len(elements) else None
         if not el.in_item and nxt is not None and nxt.kind == "item" and el.text.rstrip().endswith(":"):
             continue  # introduces a list: the items carry the instructions
         followed = False
-        for other in rest:
+        for k in range(idx + 1, len(elements)):
+            other = elements[k]
             if other.kind in ("heading", "item"):
                 break
             if el.in_item and other.depth < el.depth:

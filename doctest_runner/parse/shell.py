@@ -58,7 +58,7 @@ class SyntaxCheck:
 
 # Largest text sent through the co-process; beyond it `bash -n` reads it in one go.
 _MAX_COPROC_BYTES = 256 * 1024
-_CACHE_MAX = 50_000
+_CACHE_MAX = 200_000
 _TIMEOUT_S = 10.0
 
 # Reads NUL-terminated wrapped texts from the scratch file, one batch per "go" line.
@@ -117,10 +117,14 @@ class BashSyntaxChecker:
             self.stats["cached"] += 1
             return hit
         result = self._check_uncached(text)
-        if len(self._cache) >= _CACHE_MAX:
-            self._cache.clear()
-        self._cache[text] = result
+        self._remember(text, result)
         return result
+
+    def _remember(self, text: str, verdict: SyntaxCheck) -> None:
+        if len(self._cache) >= _CACHE_MAX:  # drop the oldest half (dicts keep insertion order)
+            for key in list(self._cache)[: _CACHE_MAX // 2]:
+                del self._cache[key]
+        self._cache[text] = verdict
 
     def prefetch(self, texts: list[str]) -> None:
         """Check many texts in few round trips and cache the verdicts (a parser knows most of its
@@ -143,6 +147,10 @@ class BashSyntaxChecker:
                 batch, size = [], 0
         if batch:
             self._run_batch(batch)
+
+    def cached(self, text: str) -> SyntaxCheck | None:
+        """The verdict for `text` if it is already known (no bash involved)."""
+        return self._cache.get(text)
 
     def close(self) -> None:
         """Stop the co-process (ours, by its pid) and remove its scratch file."""
@@ -186,9 +194,7 @@ class BashSyntaxChecker:
             self.stats["coproc"] += 1
             verdict = self._interpret(text, lines, rc, 2, 1 + text.count("\n") + 1, has_braces=False)
             if verdict is not None:
-                if len(self._cache) >= _CACHE_MAX:
-                    self._cache.clear()
-                self._cache[text] = verdict
+                self._remember(text, verdict)
             verdicts.append(verdict)
         return verdicts
 
@@ -380,12 +386,14 @@ def _read_answer(proc: subprocess.Popen[bytes], buf: bytearray, timeout: float) 
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     marker = b"\n__DR_END\n"
+    searched = 0
     while True:
-        idx = buf.find(marker)
+        idx = buf.find(marker, max(0, searched - len(marker)))
         if idx >= 0:
             answer = bytes(buf[: idx + len(marker)])
             del buf[: idx + len(marker)]
             return answer
+        searched = len(buf)
         ready, _, _ = select.select([fd], [], [], timeout)
         if not ready:
             return None

@@ -11,13 +11,13 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Generator
 
 from doctest_runner.model import Block, Step, StepOptions
 
 from .info import is_shell_lang
 from .prompts import Prompt, is_comment, is_prompted, is_ps2, match_prompt, strip_ps2
-from .shell import SyntaxCheck, check_syntax
+from .shell import SyntaxCheck, check_syntax, default_checker
 
 GUEST_REASON = "runs inside a guest shell"
 UNTERMINATED_REASON = "unterminated code fence"
@@ -156,26 +156,43 @@ def split_prompted(lines: list[str], first_line: int, checker: Checker = check_s
     return out
 
 
+_Accumulation = Generator[str, SyntaxCheck, "tuple[list[str], list[int], int, bool]"]
+
+
 def _accumulate(
     lines: list[str], prompts: list[Prompt | None], i: int, p: Prompt, checker: Checker
 ) -> tuple[list[str], list[int], int, bool]:
     """Lines of the prompted command starting at line i, until bash says it is complete."""
+    gen = _accumulation(lines, prompts, i, p)
+    try:
+        text = next(gen)
+        while True:
+            text = gen.send(checker(text))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _accumulation(lines: list[str], prompts: list[Prompt | None], i: int, p: Prompt) -> _Accumulation:
+    """The accumulation as a coroutine: yields each text to judge, receives bash's verdict.
+
+    Written once, driven two ways: one check at a time (`_accumulate`), or many commands in
+    lockstep with one batched round trip per step (`prefetch_blocks`)."""
     n = len(lines)
     cmd_lines = [p.rest]
     maps = [i]
     j = i + 1
     ps2: bool | None = None
     size = len(p.rest)
-    verdict = checker(p.rest)
+    verdict = yield p.rest
     while not verdict.complete and j < n and len(cmd_lines) < MAX_COMMAND_LINES and size < MAX_COMMAND_CHARS:
         if ps2 is None:
             ps2 = is_ps2(lines[j])
         target = j
         # Skip lines that cannot finish what bash is waiting for (bash still checks the result).
-        if verdict.wanted_kind == "heredoc" and verdict.wanted is not None:
-            target = _find(lines, j, lambda ln: _unps2(ln, ps2).strip() == verdict.wanted, n - 1)
-        elif verdict.wanted_kind == "char" and verdict.wanted:
-            wanted = verdict.wanted
+        wanted = verdict.wanted
+        if verdict.wanted_kind == "heredoc" and wanted is not None:
+            target = _find(lines, j, lambda ln: _unps2(ln, ps2).strip() == wanted, n - 1)
+        elif verdict.wanted_kind == "char" and wanted:
             target = _find(lines, j, lambda ln: wanted in ln, n - 1)
         for t in range(j, target + 1):
             text = _unps2(lines[t], ps2)
@@ -183,7 +200,7 @@ def _accumulate(
             maps.append(t)
             size += len(text) + 1
         j = target + 1
-        verdict = checker("\n".join(cmd_lines))
+        verdict = yield "\n".join(cmd_lines)
     complete = verdict.complete
     swallowed = [t for t in range(i + 1, j) if prompts[t] is not None and not prompts[t].guest]  # type: ignore[union-attr]
     if swallowed and (not complete or not verdict.ok):
@@ -197,6 +214,37 @@ def _accumulate(
         cmd_lines.pop()
         maps.pop()
     return cmd_lines, maps, j, complete
+
+
+def prefetch_blocks(texts: list[str]) -> None:
+    """Warm the syntax cache for the prompted commands of many blocks.
+
+    Every host-prompted line of every block starts an accumulation; all of them advance in
+    lockstep, each round one batched round trip to bash. `split_prompted` then finds the verdicts
+    it needs cached. (A command that swallows the next prompt makes one guess wasted, never wrong:
+    this only fills a cache.)"""
+    gens: list[tuple[_Accumulation, str]] = []
+    for text in texts:
+        if "$" not in text:
+            continue
+        lines = text.split("\n")
+        prompts = [match_prompt(ln) for ln in lines]
+        for k, p in enumerate(prompts):
+            if p is not None and not p.guest and p.rest.strip():
+                gen = _accumulation(lines, prompts, k, p)
+                gens.append((gen, next(gen)))
+    while gens:
+        default_checker.prefetch([text for _, text in gens])
+        advanced: list[tuple[_Accumulation, str]] = []
+        for gen, text in gens:
+            verdict = default_checker.cached(text)
+            if verdict is None:
+                verdict = default_checker.check(text)  # needs `bash -n`: one at a time
+            try:
+                advanced.append((gen, gen.send(verdict)))
+            except StopIteration:
+                pass
+        gens = advanced
 
 
 def _unps2(line: str, ps2: bool | None) -> str:

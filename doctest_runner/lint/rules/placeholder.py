@@ -9,9 +9,10 @@ Two kinds, both errors because the step fails (or silently does the wrong thing)
 * variables used but never set: walking the plan's steps in run order (sidecar setup first),
   a `$VAR` is fine when an earlier command set it (assignment, export/declare/local/readonly,
   read, mapfile, for/select, getopts, printf -v, ${VAR:=x}, ((VAR=..))), the sidecar's `vars`
-  give it, or it is one of COMMON_ENV. `${VAR:-x}` / `${VAR:+x}` and `[ -z "$VAR" ]` are fine
-  with VAR unset. `. /etc/os-release` sets the os-release names. After `eval` or sourcing any
-  other file, anything could be set, so the rest of the doc is not checked for unset variables.
+  give it, or it is one of COMMON_ENV (proxy variables included). `${VAR:-x}` / `${VAR:+x}`
+  and `[ -z "$VAR" ]` are fine with VAR unset, and so are bare names in arithmetic (an unset
+  counter is 0 by design). `. /etc/os-release` sets the os-release names. After `eval` or
+  sourcing any other file, anything could be set, so the rest of the doc is not checked.
   Each unset name is reported once, where it is first used.
 """
 
@@ -82,6 +83,17 @@ COMMON_ENV = frozenset(
         "MAPFILE",
         "COMP_WORDS",
         "COMP_CWORD",
+        # proxies: set by the reader's environment when they are behind one, meant to pass through
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "ftp_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "FTP_PROXY",
+        "ALL_PROXY",
     ]
 )
 _ENV_PREFIXES = ("BASH_", "LC_")

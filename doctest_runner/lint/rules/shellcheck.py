@@ -76,7 +76,20 @@ def _run(texts: tuple[str, ...]) -> tuple[list[dict], bool]:
     if exe is None:
         return [], False
     script = "\n\n".join(texts) + "\n"
-    proc = subprocess.run(
+    try:
+        proc = _exec(exe, script)
+    except (OSError, subprocess.TimeoutExpired):  # a broken shellcheck says nothing about the doc
+        return [], False
+    try:
+        comments = json.loads(proc.stdout or "{}").get("comments", [])
+    except json.JSONDecodeError:
+        return [], True
+    aborted = any(c.get("code") in _PARSE_ABORT_CODES for c in comments)
+    return comments, aborted
+
+
+def _exec(exe: str, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             exe,
             "-s",
@@ -95,12 +108,6 @@ def _run(texts: tuple[str, ...]) -> tuple[list[dict], bool]:
         timeout=120,
         check=False,  # exit 1 just means "there are comments"
     )
-    try:
-        comments = json.loads(proc.stdout or "{}").get("comments", [])
-    except json.JSONDecodeError:
-        return [], True
-    aborted = any(c.get("code") in _PARSE_ABORT_CODES for c in comments)
-    return comments, aborted
 
 
 @functools.lru_cache(maxsize=512)
@@ -145,14 +152,14 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     steps: list[ShellStep] = [s for s in ctx.shell if s.syntax is None and s.step.command.strip()]
     if not steps:
         return
-    if shellcheck_path() is None:
-        yield ctx.finding_at(
-            steps[0].step,
-            1,
-            RULE,
-            "info",
-            "shellcheck is not installed: shellcheck findings skipped",
-            "apt-get install -y shellcheck",
+    if shellcheck_path() is None:  # one note per doc (lint_paths keeps one per run)
+        yield Finding(
+            path=ctx.plan.path,
+            line=1,
+            rule=RULE,
+            severity="info",
+            message="shellcheck is not installed: shellcheck findings skipped",
+            hint="apt-get install -y shellcheck",
         )
         return
     for c in check_texts(tuple(s.step.command for s in steps)):

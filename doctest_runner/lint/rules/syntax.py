@@ -1,7 +1,9 @@
 """Rule `syntax`: a step bash cannot parse, at the line bash names.
 
 bash itself is the judge (`bash -n /dev/stdin`: parse only, never execute; reading the script
-as a file path rather than plain stdin is what makes bash print `line N`). A heredoc left open
+as a file path rather than plain stdin is what makes bash print `line N`). For speed, a step the
+parser's `check_syntax` (one long-lived bash, results cached from parsing) calls ok skips the
+`bash -n` process; every other step gets `bash -n`, whose message and line are reported. A heredoc left open
 is only a warning to bash, but in a doc it swallows the rest of the block, so it is an error here.
 """
 
@@ -70,14 +72,31 @@ def check_bash(text: str) -> SyntaxProblem | None:
     return problem
 
 
+def _parses(text: str) -> bool:
+    """Fast verdict from the parser's long-lived bash (it has usually seen this text already).
+
+    Only a clean "ok" is taken from it; any doubt goes to `check_bash`, whose message and line
+    are the ones reported.
+    """
+    try:
+        from doctest_runner.parse.shell import check_syntax
+    except ImportError:
+        return False
+    return check_syntax(text).ok  # documented never to raise
+
+
+def check_step(text: str) -> SyntaxProblem | None:
+    return None if _parses(text) else check_bash(text)
+
+
 def prepare(ctx: LintContext, workers: int = 4) -> None:
     """Fill `ShellStep.syntax` for every shell step (other rules skip steps that do not parse)."""
     texts = [s.step.command for s in ctx.shell]
     if len(texts) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(check_bash, texts))
+            results = list(pool.map(check_step, texts))
     else:
-        results = [check_bash(t) for t in texts]
+        results = [check_step(t) for t in texts]
     for shell_step, result in zip(ctx.shell, results):
         shell_step.syntax = result
 

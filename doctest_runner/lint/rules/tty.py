@@ -55,7 +55,8 @@ _BOOL_LONG = {
     "quiet-pull",
     "all-platforms",
     "gpus-all",
-    "tty=true",
+    "cni",
+    "no-pivot",
 }
 # ctr/kubectl global options before the sub-command that take a value
 _GLOBAL_VALUE = {
@@ -85,7 +86,8 @@ def _tty_flag(tool: str, args: list[Word]) -> Word | None:
         v = w.value
         if skip:
             skip = False
-            continue
+            if not v.startswith("-"):  # an option's value; `--cni -t`: --cni took none after all
+                continue
         if v == "--":
             return None
         if v.startswith("--"):
