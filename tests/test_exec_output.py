@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from doctest_runner.exec.output import OutputCollector, format_transcript, interactive_evidence, write_transcript
+from doctest_runner.exec.output import (
+    OutputCollector,
+    format_transcript,
+    interactive_evidence,
+    write_transcript,
+)
 
 
 def test_collector_keeps_arrival_order_and_streams_it():

@@ -66,7 +66,7 @@ def test_unquote(word, value):
 def test_bash_quoting_round_trips_through_unquote():
     values = ["plain", "a b", "it's", 'q"q', "new\nline", "tab\tx", "$HOME `x`", "é✓"]
     for v in values:
-        out = subprocess.run(["bash", "-c", 'printf %q "$1"', "_", v], capture_output=True, text=True).stdout
+        out = subprocess.run(["bash", "-c", 'printf %q "$1"', "_", v], capture_output=True, text=True, check=False).stdout
         assert unquote(out) == v, (v, out)
 
 
@@ -80,11 +80,11 @@ def test_empty_state():
 def test_guest_scripts_pass_shellcheck(name, tmp_path):
     p = tmp_path / name
     p.write_bytes(guest_file(name))
-    res = subprocess.run(["shellcheck", "-s", "bash", str(p)], capture_output=True, text=True)
+    res = subprocess.run(["shellcheck", "-s", "bash", str(p)], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout
 
 
 @pytest.mark.parametrize("name", GUEST_FILES)
 def test_guest_scripts_parse(name):
-    res = subprocess.run(["bash", "-n"], input=guest_file(name).decode(), capture_output=True, text=True)
+    res = subprocess.run(["bash", "-n"], input=guest_file(name).decode(), capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -166,7 +165,7 @@ def test_output_is_interleaved_streamed_and_logged(session, tmp_path):
     logs = list((tmp_path / "logs").glob("*guide.md_7.log"))
     assert len(logs) == 1
     body = logs[0].read_text()
-    assert re.search(r"out\| out1\n.*err\| err1\n.*out\| out2\n", body, re.S) and "# exit: 0" in body
+    assert re.search(r"out\| out1\n.*err\| err1\n.*out\| out2\n", body, re.DOTALL) and "# exit: 0" in body
 
 
 def test_background_job_does_not_hold_the_step(session):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,9 +25,25 @@ def test_directory(tmp_path):
     assert err.value.path == str(tmp_path) and "directory" in err.value.message
 
 
+def test_fifo_is_refused_not_read_forever(tmp_path):
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    with pytest.raises(DoctestError) as err:
+        parse_file(fifo, display_path="pipe.md")
+    assert str(err.value) == "pipe.md: not a regular file"
+
+
+def test_path_under_a_file(tmp_path):
+    f = tmp_path / "file.md"
+    f.write_text("x")
+    with pytest.raises(DoctestError) as err:
+        parse_file(f / "sub.md")
+    assert "no such file" in err.value.message
+
+
 def test_non_utf8_names_the_line_of_the_first_bad_byte(tmp_path):
     p = tmp_path / "latin1.md"
-    p.write_bytes("# Titre\n\nDéjà vu\n".encode("utf-8") + b"caf\xe9 cr\xe8me\n")
+    p.write_bytes("# Titre\n\nDéjà vu\n".encode() + b"caf\xe9 cr\xe8me\n")
     with pytest.raises(DoctestError) as err:
         parse_file(p, display_path="latin1.md")
     assert (err.value.path, err.value.line) == ("latin1.md", 4)
@@ -117,8 +133,23 @@ markdownish = st.lists(
 ).map("".join)
 
 
+def _line_map_is_true(step, raw_lines: list[str]) -> None:
+    """Each command line is really on the doc line the line map names (file steps excepted:
+    their first and last lines are the synthetic `tee` and end marker)."""
+    lines = step.command.split("\n")
+    pairs = list(zip(lines, step.line_map))
+    if step.file_path is not None:  # also hidden setup blocks that write a file
+        pairs = pairs[1:-1]
+    for cmd_line, doc_line in pairs:
+        raw = raw_lines[doc_line - 1]
+        want = cmd_line.strip()
+        assert want in raw or want in raw.expandtabs(4) or want.expandtabs(4) in raw.expandtabs(4), (
+            step.id, cmd_line, raw)
+
+
 def _check_invariants(text: str) -> None:
     parsed = parse_text(text, "p.md")
+    raw_lines = text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
     assert not [e for e in parsed.errors if "internal" in e.message], parsed.errors
     n_lines = text.replace("\r\n", "\n").count("\n") + 1
     blocks = {b.line: b for b in parsed.blocks}
@@ -128,6 +159,7 @@ def _check_invariants(text: str) -> None:
         assert all(1 <= ln <= n_lines for ln in step.line_map)
         block = blocks[step.block_line]
         assert block.line <= step.line and step.end_line <= block.end_line
+        _line_map_is_true(step, raw_lines)
     for prose in parsed.prose:
         assert 1 <= prose.line <= n_lines
     for err in parsed.errors:
@@ -147,9 +179,62 @@ def test_arbitrary_text_never_raises(text):
     _check_invariants(text)
 
 
+_LINES = st.sampled_from([
+    "$ echo a", "$ cat <<EOF", "EOF", "> x", "output", "", "# c", '$ echo "q', 'q"', "/ # ls", "  nested: 1",
+    "$ for i in a; do", "done", "echo b \\", "  --flag", "\t$ tabbed", "$sudo x",
+])
+
+
+@st.composite
+def _fence(draw):
+    fence = draw(st.sampled_from(["```", "~~~", "````"]))
+    info = draw(st.sampled_from(["bash", "console", "", 'sh title="$ ls"', 'yaml title="/e/x.yaml"', "{.bash}"]))
+    closed = draw(st.integers(0, 3)) > 0
+    return [fence + info] + draw(st.lists(_LINES, max_size=6)) + ([fence] if closed else [])
+
+
+@st.composite
+def _container(draw, depth=0):
+    kind = draw(st.sampled_from(
+        ["fence", "list", "olist", "quote", "tab", "admonition", "indented", "annotated", "hidden", "para"]))
+    if kind == "fence":
+        return draw(_fence())
+    if kind == "para":
+        return [draw(st.sampled_from(["Download the thing.", "# A", "## B", "Setext", "---", "Run this:"]))]
+    if kind == "indented":
+        return ["    " + ln for ln in draw(st.lists(_LINES, min_size=1, max_size=4))]
+    if kind == "annotated":
+        return [draw(st.sampled_from(["<!-- doctest: skip -->", "<!-- doctest: timeout=5 x=1 -->"]))] + draw(_fence())
+    if kind == "hidden":
+        return ["<!-- doctest: setup"] + draw(_fence()) + ["-->"]
+    inner: list[str] = []
+    if depth < 3:
+        for _ in range(draw(st.integers(1, 3))):
+            inner += draw(_container(depth + 1)) + [""]
+    else:
+        inner = draw(_fence())
+    pad = {"list": "  ", "olist": "   ", "tab": "    ", "admonition": "    "}.get(kind)
+    head = {"list": ["- Item", ""], "olist": ["1. Item", ""], "tab": ['=== "Ubuntu"'], "admonition": ['!!! note "N"']}
+    if kind == "quote":
+        return ["> " + ln for ln in inner]
+    return head[kind] + [pad + ln if ln else "" for ln in inner]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_container(), min_size=1, max_size=5))
+def test_nested_containers_keep_exact_line_maps(parts):
+    """Lists, quotes, tabs and admonitions nested in each other around fences: every command
+    line is found on the doc line its line map names."""
+    lines: list[str] = []
+    for part in parts:
+        lines += part + [""]
+    _check_invariants("\n".join(lines))
+
+
 @pytest.mark.parametrize(
     "text",
     [
+        '<!-- doctest: setup\n```yaml title="/etc/x.yaml"\n```bash',
         "```\n$ a\n", "- ```bash\n  $ x\n", ">```\n>$ y\n", "<!-- doctest: setup\n```\n", "=== \"Ubuntu\"\n    ```\n",
         "- \n  ```bash\n  ls\n  ```\n", "1.\n   ```bash\n   ls\n   ```\n", "- a\n-\n  ```bash\n  ls\n  ```\n",
         "\n" * 5 + "    $ ls", "- x\n\n        $ indented code in item\n", "> - ```\n>   $ q\n",

@@ -115,40 +115,40 @@ def test_installation_exact():
         (50, 51, "sudo modprobe kvm_intel   # Intel hosts\nsudo modprobe kvm_amd     # AMD hosts", None, "run"),
         (71, 72, "sudo modprobe vhost_vsock\nsudo modprobe vhost_net", None, "run"),
         (78, 78, "printf 'vhost_vsock\\nvhost_net\\n' | sudo tee /etc/modules-load.d/kata-containers.conf", None, "run"),
-        (119, 123,
-         "# Pick the version you want to install, or use the latest release.\n"
-         "export VERSION=$(curl -sSL https://api.github.com/repos/kata-containers/kata-containers/releases/latest"
-         " | jq -r .tag_name)\n"
-         'export CHART="oci://ghcr.io/kata-containers/kata-deploy-charts/kata-deploy"\n'
-         "\n"
-         'helm install kata-deploy "${CHART}" --version "${VERSION}"', None, "run"),
+        (119, 123, (
+            "# Pick the version you want to install, or use the latest release.\n"
+            "export VERSION=$(curl -sSL https://api.github.com/repos/kata-containers/kata-containers/releases/latest"
+            " | jq -r .tag_name)\n"
+            'export CHART="oci://ghcr.io/kata-containers/kata-deploy-charts/kata-deploy"\n'
+            "\n"
+            'helm install kata-deploy "${CHART}" --version "${VERSION}"'), None, "run"),
         (130, 130, 'helm show values "${CHART}" --version "${VERSION}"', None, "run"),
         (136, 136, 'helm show chart "${CHART}"', None, "run"),
         (160, 160, "kubectl get runtimeclasses", None, "run"),
         # ```yaml title="kata-qemu-runtime-rs-test.yaml"``` : a relative file-write step
-        (168, 179,
-         "tee kata-qemu-runtime-rs-test.yaml >/dev/null <<'DOCTEST_EOF'\n"
-         "apiVersion: v1\n"
-         "kind: Pod\n"
-         "metadata:\n"
-         "  name: kata-runtime-rs-test\n"
-         "spec:\n"
-         "  runtimeClassName: kata-qemu-runtime-rs\n"
-         "  containers:\n"
-         "    - name: test\n"
-         "      image: quay.io/libpod/ubuntu:latest\n"
-         '      command: ["uname", "-r"]\n'
-         "DOCTEST_EOF", None, "run"),
+        (168, 179, (
+            "tee kata-qemu-runtime-rs-test.yaml >/dev/null <<'DOCTEST_EOF'\n"
+            "apiVersion: v1\n"
+            "kind: Pod\n"
+            "metadata:\n"
+            "  name: kata-runtime-rs-test\n"
+            "spec:\n"
+            "  runtimeClassName: kata-qemu-runtime-rs\n"
+            "  containers:\n"
+            "    - name: test\n"
+            "      image: quay.io/libpod/ubuntu:latest\n"
+            '      command: ["uname", "-r"]\n'
+            "DOCTEST_EOF"), None, "run"),
         (182, 183, "kubectl apply -f kata-qemu-runtime-rs-test.yaml\nkubectl logs kata-runtime-rs-test", None, "run"),
         (193, 193, "helm uninstall kata-deploy -n kube-system", None, "run"),
         # bare block: case statement and a `\` continuation, one step with a line map
         (210, 228, doc_lines(INSTALLATION, 210, 228), None, "run"),
-        (248, 251,
-         "curl -fsSL -o kata-go-static.tar.zst \\\n"
-         '  "https://github.com/kata-containers/kata-containers/releases/download/${VERSION}/'
-         'kata-go-static-${VERSION}-${ARCH}.tar.zst"\n'
-         "\n"
-         "sudo tar -xvf kata-go-static.tar.zst -C /", None, "run"),
+        (248, 251, (
+            "curl -fsSL -o kata-go-static.tar.zst \\\n"
+            '  "https://github.com/kata-containers/kata-containers/releases/download/${VERSION}/'
+            'kata-go-static-${VERSION}-${ARCH}.tar.zst"\n'
+            "\n"
+            "sudo tar -xvf kata-go-static.tar.zst -C /"), None, "run"),
         # ```json title="/etc/docker/daemon.json"``` : an absolute file-write step, with sudo
         (265, 276,
          "sudo mkdir -p /etc/docker && sudo tee /etc/docker/daemon.json >/dev/null <<'DOCTEST_EOF'\n"
@@ -277,6 +277,11 @@ def test_helm_tabs_record_their_titles():
     # tab content is unindented by exactly 4 columns: YAML keeps its nesting
     assert step.command.split("\n")[1:3] == ["nodeSelector:", '  node-role.kubernetes.io/control-plane: ""']
     assert step.alternative is None  # tab titles that name no distribution are not alternatives
+    # ```sh title="$ kubectl logs job/kata-deploy-install-dispatcher"```: command in the title,
+    # its output in the body
+    logs = next(s for s in doc.steps if s.line == 570)
+    assert (logs.command, logs.expected_output, logs.end_line) == (
+        "kubectl logs job/kata-deploy-install-dispatcher", doc_lines("docs/helm-configuration.md", 571, 572), 570)
 
 
 def all_docs() -> list[Path]:
@@ -301,3 +306,8 @@ def test_every_doc_parses_and_steps_stay_in_their_block(path: Path):
         assert list(step.line_map) == sorted(step.line_map)
         assert all(block.line <= ln <= block.end_line for ln in step.line_map)
     assert len({s.id for s in doc.steps}) == len(doc.steps)
+    raw_lines = path.read_text().split("\n")
+    for step in doc.steps:
+        pairs = list(zip(step.command.split("\n"), step.line_map))
+        for cmd_line, doc_line in pairs[1:-1] if step.kind == "file" else pairs:
+            assert cmd_line.strip() in raw_lines[doc_line - 1], (step.id, cmd_line)

@@ -555,6 +555,21 @@ def test_shell_block_with_title_is_still_a_shell_step():
     assert [(s.kind, s.command) for s in parsed.steps] == [("bare", "echo hi")]
 
 
+def test_prompt_in_title_is_the_command_and_the_body_its_output():
+    parsed = doc("""
+        ```sh title="$ kubectl logs job/x"
+        skipping node cp-1
+        ```
+
+        ```console title="$ uname -r"
+        ```
+        """)
+    assert [(s.line, s.end_line, s.command, s.expected_output, s.prompt, s.kind) for s in parsed.steps] == [
+        (1, 1, "kubectl logs job/x", "skipping node cp-1", "$ ", "prompted"),
+        (5, 5, "uname -r", None, "$ ", "prompted"),
+    ]
+
+
 def test_file_write_delimiter_never_collides_with_content():
     command = file_write_command("/tmp/x", "a\nDOCTEST_EOF\nb")
     assert command.endswith("\nDOCTEST_EOF_")
@@ -600,7 +615,7 @@ def test_heading_paths_and_ids():
 def test_ids_get_suffixes_when_a_line_yields_several_steps():
     parsed = doc("```bash\nls\n```\n")
     steps = parsed.steps * 3
-    steps = [s.__class__(**{**s.__dict__}) for s in steps]
+    steps = [s.__class__(**s.__dict__) for s in steps]
     assign_ids(steps)
     assert [s.id for s in steps] == ["t.md:2", "t.md:2#2", "t.md:2#3"]
 

@@ -159,12 +159,14 @@ def test_missing_bash_degrades_to_complete_single_lines():
         c.close()
 
 
-def test_close_stops_the_coprocess(checker):
+def test_close_stops_the_coprocess_and_leaves_no_file(checker):
     checker.check("echo x")
-    proc = checker._proc
+    proc, fd = checker._proc, checker._fd
+    assert proc is not None and fd is not None
+    assert os.readlink(f"/proc/self/fd/{fd}").startswith(("/memfd:", "/tmp/"))  # anonymous, not a path
     checker.close()
     assert proc.poll() is not None
-    assert not os.path.exists(checker._file or "/nonexistent")
+    assert checker._fd is None and checker._proc is None
 
 
 TOKENS = [
@@ -180,7 +182,8 @@ TOKENS = [
 def test_coprocess_agrees_with_bash_n(text):
     """The fast path must give bash -n's verdict (complete? parses?) on arbitrary shell-ish text."""
     fast = check_syntax(text)
-    res = subprocess.run(["bash", "-n"], input=text.encode(), capture_output=True, env={"LC_ALL": "C"})
+    res = subprocess.run(["bash", "-n"], check=False, input=text.encode(), capture_output=True,
+                         env={"LC_ALL": "C"})
     stderr = res.stderr.decode("utf-8", "replace")
     incomplete = any(
         s in stderr

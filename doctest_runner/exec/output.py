@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 OnOutput = Callable[[str, str], None]
 
 # What programs print when they wanted a human at the keyboard. Used only for steps that failed or timed
 # out: the process watcher (guest/watch.sh) sees reads from stdin; these cover the need for a terminal.
-INTERACTIVE_PATTERNS = tuple(re.compile(p, re.I) for p in (
+INTERACTIVE_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"sudo: a terminal is required",
     r"sudo: a password is required",
     r"sudo: no tty present",

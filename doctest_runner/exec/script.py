@@ -63,7 +63,8 @@ class StepScript:
 @functools.lru_cache(maxsize=4096)
 def _bash_parse(text: str) -> tuple[bool, str | None]:
     """Ask `bash -n` (parses, never runs) whether `text` is whole commands; also the heredoc word it awaits."""
-    res = subprocess.run(["bash", "-n"], input=text + "\n", capture_output=True, text=True, timeout=30)
+    res = subprocess.run(["bash", "-n"], input=text + "\n", capture_output=True, text=True, timeout=30,
+                         check=False)
     err = res.stderr
     m = _HEREDOC_WANTED.search(err)
     if m:

@@ -28,9 +28,10 @@ import shlex
 import stat
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Self
 
 import paramiko
 
@@ -107,7 +108,7 @@ class GuestSession:
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
-    def __enter__(self) -> "GuestSession":
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -230,13 +231,16 @@ class GuestSession:
 
     # --- channels -----------------------------------------------------------------------------------
 
-    def _open(self, key: str, command: str, q: "queue.SimpleQueue[tuple]", *, pty: bool = False) -> _Channel:
-        chan = self._transport().open_session(timeout=30)
-        chan.settimeout(10)
-        chan.doctest_hook = lambda ev, stream, n: q.put((key, time.monotonic(), ev, stream, n))
-        if pty:
-            chan.get_pty(term="xterm", width=200, height=50)
-        chan.exec_command(command)
+    def _open(self, key: str, command: str, q: queue.SimpleQueue[tuple], *, pty: bool = False) -> _Channel:
+        try:
+            chan = self._transport().open_session(timeout=30)
+            chan.settimeout(10)
+            chan.doctest_hook = lambda ev, stream, n: q.put((key, time.monotonic(), ev, stream, n))
+            if pty:
+                chan.get_pty(term="xterm", width=200, height=50)
+            chan.exec_command(command)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise DoctestError(f"SSH to {getattr(self.machine, 'name', 'the VM')} failed: {exc}") from None
         return _Channel(key, chan)
 
     @staticmethod
@@ -263,7 +267,7 @@ class GuestSession:
                 try:
                     _, t, ev, stream, n = q.get(timeout=min(wait, 1.0))
                 except queue.Empty:
-                    if not self._transport().is_active():
+                    if self._t is None or not self._t.is_active():
                         break
                     continue
                 if ev == "data":
@@ -352,7 +356,7 @@ class GuestSession:
                 try:
                     key, t, ev, stream, nbytes = q.get(timeout=max(0.001, min(waits)))
                 except queue.Empty:
-                    if not self._transport().is_active():
+                    if self._t is None or not self._t.is_active():
                         break
                     continue
                 ch = chans[key]
@@ -379,6 +383,12 @@ class GuestSession:
                 self._linger(step.chan, n)
             else:
                 step.chan.close()
+        dropped = not timed_out and not step.done and not lingering and not (self._t and self._t.is_active())
+        if dropped:
+            # The connection went away mid-step: most likely the step rebooted or powered off the machine.
+            note = "\n[doctest-runner: the SSH connection dropped during this step; did it reboot the machine?]\n"
+            col.feed(time.monotonic(), "stderr", note.encode())
+            self._reconnect()
         col.finish(time.monotonic())
         duration = time.monotonic() - t0
         exit_code = None if timed_out else step.status
@@ -441,31 +451,23 @@ class GuestSession:
         log = self.log_dir / f"{n:03d}-background.log" if self.log_dir is not None else None
 
         def drain() -> None:
-            out = open(log, "ab") if log is not None else None
-            try:
-                while not chan.closed and self._t is not None and self._t.is_active():
-                    got = False
-                    if chan.recv_ready():
-                        data = chan.recv(65536)
-                        got = True
-                        if out:
-                            out.write(data)
-                    if chan.recv_stderr_ready():
-                        data = chan.recv_stderr(65536)
-                        got = True
-                        if out:
-                            out.write(data)
-                    if chan.eof_received and not chan.recv_ready() and not chan.recv_stderr_ready():
-                        break
-                    if not got:
-                        time.sleep(0.2)
-            except (OSError, EOFError, paramiko.SSHException):
-                pass
-            finally:
-                if out:
-                    out.close()
-                with contextlib.suppress(Exception):
-                    chan.close()
+            with contextlib.ExitStack() as stack:
+                out = stack.enter_context(open(log, "ab")) if log is not None else None
+                stack.callback(chan.close)
+                with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                    while not chan.closed and self._t is not None and self._t.is_active():
+                        got = b""
+                        if chan.recv_ready():
+                            got += chan.recv(65536)
+                        if chan.recv_stderr_ready():
+                            got += chan.recv_stderr(65536)
+                        if out is not None and got:
+                            out.write(got)
+                            out.flush()
+                        if chan.eof_received and not chan.recv_ready() and not chan.recv_stderr_ready():
+                            break
+                        if not got:
+                            time.sleep(0.2)
 
         th = threading.Thread(target=drain, name=f"doctest-linger-{n}", daemon=True)
         th.start()
@@ -488,8 +490,7 @@ class GuestSession:
             text = step.command if step.command.endswith("\n") else step.command + "\n"
             self._write(content, text.encode())
             dest = step.file_path
-            if user is None and dest.startswith("/") and not (dest.startswith(self.home + "/")
-                                                             or dest.startswith("/tmp/")):
+            if user is None and dest.startswith("/") and not dest.startswith((self.home + "/", "/tmp/")):
                 user = "root"  # a reader writes /etc/... with sudo
             command = file_step_command(content, dest)
             line_map: Sequence[int] = (step.line,)
@@ -508,6 +509,15 @@ class GuestSession:
         if result.exit_code == opts.expect_exit:
             result.failed_line_index = None
         return result
+
+    def _reconnect(self) -> None:
+        """Connect again after the guest went away (state lives on its disk); DoctestError if it stays away."""
+        self.close()
+        try:
+            self._connect(time.monotonic() + self.connect_timeout)
+        except TimeoutError as exc:
+            raise DoctestError(f"lost {getattr(self.machine, 'name', 'the VM')} and could not reconnect: {exc}") \
+                from None
 
     # --- reboot -------------------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ import contextlib
 import logging
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import ClassVar
 
 import paramiko
 from paramiko.channel import Channel
@@ -71,7 +72,7 @@ def _after(handler: Callable[[Channel, paramiko.Message], None], event: str):
 class OrderedTransport(paramiko.Transport):
     """`paramiko.Transport` whose channels may carry a `doctest_hook` told of traffic in arrival order."""
 
-    _channel_handler_table = {
+    _channel_handler_table: ClassVar[dict[int, Callable[[Channel, paramiko.Message], None]]] = {
         **paramiko.Transport._channel_handler_table,
         MSG_CHANNEL_DATA: _on_data,
         MSG_CHANNEL_EXTENDED_DATA: _on_extended,

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b", "E": "\x1b",
         "\\": "\\", "'": "'", '"': '"', "?": "?"}
-_DECL = re.compile(r"^declare -(?P<flags>[-a-zA-Z]+) (?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=(?P<value>.*))?$", re.S)
+_DECL = re.compile(r"^declare -(?P<flags>[-a-zA-Z]+) (?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=(?P<value>.*))?$", re.DOTALL)
 _FUNC = re.compile(r"^([^\s()=]+) \(\) $")
-_ALIAS = re.compile(r"^alias (?P<name>[^=]+)=(?P<value>.*)$", re.S)
+_ALIAS = re.compile(r"^alias (?P<name>[^=]+)=(?P<value>.*)$", re.DOTALL)
 
 
 @dataclass

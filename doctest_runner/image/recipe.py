@@ -48,6 +48,8 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "cmdline": (str, "root=/dev/vda rw console=ttyS0,115200"),
     "network": (str, "ifupdown"),
     "mask_units": (list, []),
+    "ssh_early": (bool, False),
+    "linger": (bool, False),
     "files": (dict, {}),
     "extends": (str, None),
     # cloud-image only

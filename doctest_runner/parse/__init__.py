@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 from doctest_runner.model import Block, DoctestError, ParsedDoc, Step
 
@@ -26,9 +27,10 @@ from .prose import find_prose
 from .shell import SyntaxCheck, check_syntax
 from .steps import assign_ids, block_steps, prefetch_blocks
 
-__all__ = ["parse_file", "parse_text", "check_syntax", "SyntaxCheck"]
+__all__ = ["SyntaxCheck", "check_syntax", "parse_file", "parse_text"]
 
 _BLANKISH = re.compile(r"^[\s>]*$")
+MAX_DOC_BYTES = 64 * 1024 * 1024
 # Code blocks whose prompted commands are sent to bash together (bounded, so verdicts stay cached
 # until they are used even in a huge doc).
 _PREFETCH_BLOCKS = 400
@@ -42,8 +44,13 @@ def parse_file(path: str | os.PathLike[str], display_path: str | None = None) ->
     """
     shown = display_path if display_path is not None else os.fspath(path)
     try:
-        if os.path.isdir(path):
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
             raise DoctestError("is a directory, not a Markdown file", shown)
+        if not stat.S_ISREG(info.st_mode):
+            raise DoctestError("not a regular file", shown)  # a FIFO or device would never end
+        if info.st_size > MAX_DOC_BYTES:
+            raise DoctestError(f"too large for a Markdown doc ({info.st_size // (1024 * 1024)} MiB)", shown)
         with open(path, "rb") as fh:
             data = fh.read()
     except FileNotFoundError:
@@ -52,6 +59,8 @@ def parse_file(path: str | os.PathLike[str], display_path: str | None = None) ->
         raise DoctestError("cannot read file: permission denied", shown) from None
     except IsADirectoryError:
         raise DoctestError("is a directory, not a Markdown file", shown) from None
+    except NotADirectoryError:
+        raise DoctestError("no such file (a parent is not a directory)", shown) from None
     except OSError as exc:
         raise DoctestError(f"cannot read file: {exc.strerror or exc}", shown) from None
     nul = data.find(b"\x00")
@@ -72,7 +81,7 @@ def parse_text(text: str, path: str) -> ParsedDoc:
     """Parse Markdown text; never raises (problems go to `.errors`)."""
     try:
         return _parse(text, path)
-    except Exception as exc:  # the contract: bad input is an error entry, never a traceback
+    except Exception as exc:  # noqa: BLE001 - the contract: bad input is an error entry, never a traceback
         return ParsedDoc(
             path=path,
             steps=[],
@@ -81,8 +90,7 @@ def parse_text(text: str, path: str) -> ParsedDoc:
 
 
 def _parse(text: str, path: str) -> ParsedDoc:
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     text = text.replace("\r\n", "\n")
     raw_lines = text.split("\n")
     lines, containers = preprocess(raw_lines)

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from doctest_runner.model import DoctestError, StepOptions
 
-_COMMENT_RE = re.compile(r"^\s*<!--\s*doctest\s*:(?P<body>.*?)-->", re.S)
-_OPEN_RE = re.compile(r"^\s*<!--\s*doctest\s*:", re.S)
+_COMMENT_RE = re.compile(r"^\s*<!--\s*doctest\s*:(?P<body>.*?)-->", re.DOTALL)
+_OPEN_RE = re.compile(r"^\s*<!--\s*doctest\s*:", re.DOTALL)
 _USER_RE = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
 _REQ_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _DURATION_RE = re.compile(r"^(\d+)([smh]?)$")
@@ -197,6 +197,8 @@ def _hidden_blocks(text: str, first_line: int, path: str, ann: Annotation) -> li
         if "-->" in ln:
             lines = lines[:i] + ([ln.split("-->", 1)[0]] if ln.split("-->", 1)[0].strip() else [])
             break
+    while lines and not lines[-1].strip():  # the comment's own line ending, or blank lines
+        lines.pop()
     blocks: list[HiddenBlock] = []
     i = 0
     saw_fence = False

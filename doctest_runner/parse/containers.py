@@ -116,7 +116,6 @@ def innermost(containers: list[Container], line: int, kind: str) -> Container | 
     """The innermost container of `kind` holding `line` (1-based)."""
     best: Container | None = None
     for c in containers:
-        if c.kind == kind and c.contains(line):
-            if best is None or c.line > best.line:
-                best = c
+        if c.kind == kind and c.contains(line) and (best is None or c.line > best.line):
+            best = c
     return best

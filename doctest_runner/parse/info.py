@@ -50,8 +50,7 @@ def parse_info(info: str) -> tuple[str, dict[str, str]]:
     if classes:
         attrs["class"] = " ".join(classes)
     lang = lang.lstrip(".").lower()
-    if lang.startswith("language-"):
-        lang = lang[len("language-"):]
+    lang = lang.removeprefix("language-")
     return lang, attrs
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from mistune.block_parser import BlockParser
 from mistune.core import BlockState
 from mistune.list_parser import LIST_PATTERN
 
-_LIST_RE = re.compile(LIST_PATTERN, re.M)
+_LIST_RE = re.compile(LIST_PATTERN, re.MULTILINE)
 _NEWLINE_RE = re.compile("\n")
 
 
@@ -44,7 +44,7 @@ class _State(BlockState):
             self._newlines = [m.start() for m in _NEWLINE_RE.finditer(self.src)]
         return self.line0 + bisect_left(self._newlines, pos)
 
-    def child_state(self, src: str, lazy_line_starts: set[int] | None = None) -> "_State":
+    def child_state(self, src: str, lazy_line_starts: set[int] | None = None) -> _State:
         child = super().child_state(src, lazy_line_starts)
         assert isinstance(child, _State)
         cont = self.container
@@ -261,7 +261,3 @@ def _first_line(tokens: list[dict[str, Any]]) -> int | None:
             if inner is not None:
                 return inner
     return None
-
-
-def iter_elements(src: str) -> Iterator[Element]:
-    yield from parse_blocks(src)

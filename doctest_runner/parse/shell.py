@@ -31,7 +31,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-__all__ = ["SyntaxCheck", "BashSyntaxChecker", "check_syntax", "prefetch", "default_checker"]
+__all__ = ["BashSyntaxChecker", "SyntaxCheck", "check_syntax", "default_checker", "prefetch"]
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,6 @@ class BashSyntaxChecker:
         self._bash = bash or shutil.which("bash") or "/bin/bash"
         self._proc: subprocess.Popen[bytes] | None = None
         self._owner_pid = 0
-        self._tmpdir: str | None = None
         self._file: str | None = None
         self._fd: int | None = None
         self._offset: int | None = None  # eval line number of the eval string's line 1, minus 1
@@ -153,7 +152,7 @@ class BashSyntaxChecker:
         return self._cache.get(text)
 
     def close(self) -> None:
-        """Stop the co-process (ours, by its pid) and remove its scratch file."""
+        """Stop the co-process (ours, by its handle) and drop its scratch file."""
         with self._lock:
             self._stop()
 
@@ -192,7 +191,9 @@ class BashSyntaxChecker:
         verdicts: list[SyntaxCheck | None] = []
         for text, (rc, lines) in zip(texts, answers):
             self.stats["coproc"] += 1
-            verdict = self._interpret(text, lines, rc, 2, 1 + text.count("\n") + 1, has_braces=False)
+            verdict = self._interpret(
+                text, lines, rc, 2, 1 + text.count("\n") + 1, has_braces=False, offset=self._offset or 0
+            )
             if verdict is not None:
                 self._remember(text, verdict)
             verdicts.append(verdict)
@@ -200,7 +201,7 @@ class BashSyntaxChecker:
 
     def _interpret(
         self, text: str, lines: list[str], rc: int, first: int, last: int, has_braces: bool,
-        confirm_errors: bool = True,
+        confirm_errors: bool = True, offset: int = 0,
     ) -> SyntaxCheck | None:
         errors: list[tuple[int, str]] = []
         for raw in lines:
@@ -216,7 +217,7 @@ class BashSyntaxChecker:
                 return SyntaxCheck(False, False, "unexpected end of file")
             m = _LINE_RE.search(raw)
             if m and not m.group(2).startswith("`"):  # bash echoes the bad line as "`code'"
-                errors.append((int(m.group(1)) - (self._offset or 0), m.group(2)))
+                errors.append((int(m.group(1)) - offset, m.group(2)))
         if rc == 0 and not errors:
             return SyntaxCheck(True, True)
         if not errors:
@@ -261,16 +262,11 @@ class BashSyntaxChecker:
         return answers
 
     def _ensure(self) -> subprocess.Popen[bytes] | None:
-        if self._proc is not None and self._proc.poll() is None and self._owner_pid == os.getpid():
+        if self._proc is not None and self._owner_pid == os.getpid() and self._proc.poll() is None:
             return self._proc
-        if self._proc is not None and self._owner_pid != os.getpid():
-            self._proc = None  # inherited through fork: not ours to use
         self._stop()
         try:
-            shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-            self._tmpdir = tempfile.mkdtemp(prefix="doctest-runner-sh-", dir=shm)
-            self._file = os.path.join(self._tmpdir, "text")
-            self._fd = os.open(self._file, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._fd, self._file = _scratch_file()
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
             self._proc = subprocess.Popen(
                 [self._bash, "--norc", "--noprofile", "-c", _DRIVER, "__dr", self._file],
@@ -280,6 +276,7 @@ class BashSyntaxChecker:
                 env=env,
                 bufsize=0,
                 close_fds=True,
+                pass_fds=(self._fd,),
             )
             self._owner_pid = os.getpid()
             self._buf = bytearray()
@@ -304,7 +301,12 @@ class BashSyntaxChecker:
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and self._owner_pid == os.getpid():
+        if self._owner_pid != os.getpid():
+            # Inherited through fork: the co-process and scratch file belong to the parent.
+            self._fd = None
+            self._file = None
+            return
+        if proc is not None:
             try:
                 if proc.stdin:
                     proc.stdin.close()
@@ -320,13 +322,10 @@ class BashSyntaxChecker:
                     proc.stdout.close()
         if self._fd is not None:
             try:
-                os.close(self._fd)
+                os.close(self._fd)  # anonymous: closing it is all the cleanup there is
             except OSError:
                 pass
             self._fd = None
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
             self._file = None
 
     # ------------------------------------------------------------------ `bash -n`
@@ -335,6 +334,7 @@ class BashSyntaxChecker:
         try:
             res = subprocess.run(
                 [self._bash, "--norc", "--noprofile", "-n"],
+                check=False,
                 input=_encode(text),
                 capture_output=True,
                 timeout=60,
@@ -351,13 +351,7 @@ class BashSyntaxChecker:
         if out is None:
             return SyntaxCheck(True, True, "bash is not available: syntax not checked")
         rc, lines = out
-        saved, self._offset = self._offset, 0
-        try:
-            verdict = self._interpret(
-                text, lines, rc, 1, text.count("\n") + 1, has_braces=True, confirm_errors=False
-            )
-        finally:
-            self._offset = saved
+        verdict = self._interpret(text, lines, rc, 1, text.count("\n") + 1, has_braces=True, confirm_errors=False)
         if verdict is None:
             # An error bash -n placed after the text: treat as incomplete input.
             return SyntaxCheck(False, False, lines[0] if lines else "syntax error")
@@ -401,6 +395,17 @@ def _read_answer(proc: subprocess.Popen[bytes], buf: bytearray, timeout: float) 
         if not chunk:
             return None
         buf.extend(chunk)
+
+
+def _scratch_file() -> tuple[int, str]:
+    """An anonymous file bash can read by path (/dev/fd/N, a fresh open with its own offset):
+    nothing is left on disk, even if this process is killed."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/dev/fd"):
+        fd = os.memfd_create("doctest-runner-sh")
+    else:
+        with tempfile.TemporaryFile(prefix="doctest-runner-sh-") as fh:  # unlinked at once
+            fd = os.dup(fh.fileno())
+    return fd, f"/dev/fd/{fd}"
 
 
 def _encode(text: str) -> bytes:

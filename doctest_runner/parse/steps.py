@@ -10,8 +10,8 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from typing import Callable, Generator
 
 from doctest_runner.model import Block, Step, StepOptions
 
@@ -191,9 +191,9 @@ def _accumulation(lines: list[str], prompts: list[Prompt | None], i: int, p: Pro
         # Skip lines that cannot finish what bash is waiting for (bash still checks the result).
         wanted = verdict.wanted
         if verdict.wanted_kind == "heredoc" and wanted is not None:
-            target = _find(lines, j, lambda ln: _unps2(ln, ps2).strip() == wanted, n - 1)
+            target = _find(lines, j, lambda ln, w=wanted, p2=ps2: _unps2(ln, p2).strip() == w, n - 1)
         elif verdict.wanted_kind == "char" and wanted:
-            target = _find(lines, j, lambda ln: wanted in ln, n - 1)
+            target = _find(lines, j, lambda ln, w=wanted: w in ln, n - 1)
         for t in range(j, target + 1):
             text = _unps2(lines[t], ps2)
             cmd_lines.append(text)
@@ -313,6 +313,8 @@ def block_steps(
             line_map.append(block.end_line if closed else block.content_line + len(content_lines) - 1)
         cmd = Command(command=command, line_map=tuple(line_map), prompt=None)
         commands.append((cmd, "file"))
+    elif (titled := _title_command(block, shell, lines)) is not None:
+        commands.append((titled, "prompted"))
     elif shell or run or (block.lang == "" and is_prompted(lines)):
         if is_prompted(lines):
             for cmd in split_prompted(lines, block.content_line, checker):
@@ -353,6 +355,18 @@ def block_steps(
             )
         )
     return steps
+
+
+def _title_command(block: Block, shell: bool, lines: list[str]) -> Command | None:
+    """```sh title="$ kubectl logs x"```: the title is what the reader types, the body its output."""
+    title = block.attrs.get("title")
+    if not title or not (shell or block.lang == "") or is_prompted(lines):
+        return None
+    p = match_prompt(title.strip())
+    if p is None or p.guest or not p.rest.strip():
+        return None
+    body = block.text.strip("\n")
+    return Command(command=p.rest, line_map=(block.line,), prompt=p.prompt, expected_output=body or None)
 
 
 def _asks_to_run(opts: StepOptions) -> bool:

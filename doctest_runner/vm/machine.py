@@ -130,6 +130,13 @@ class Machine:
                     raise DoctestError(f"VM {self.name} not reachable over SSH on 127.0.0.1:{self.ssh_port} after "
                                        f"{timeout:.0f} s (last error: {last_err}); console ({self.console_log}) "
                                        f"ends with:\n{tail(self.console_log)}")
+                # Cheap probe first: until the guest has its address, slirp accepts the TCP connection
+                # but nothing answers, and a full SSH attempt would sit out its banner timeout.
+                banner = _ssh_banner(self.ssh_host, self.ssh_port, min(3.0, max(0.5, remaining)))
+                if not banner.startswith(b"SSH-"):
+                    last_err = "no SSH banner yet" if not banner else f"unexpected banner {banner[:40]!r}"
+                    time.sleep(min(0.3, max(0.0, deadline - time.monotonic())))
+                    continue
                 try:
                     client = self.connect(timeout=max(1.0, min(10.0, remaining)))
                     try:
@@ -162,6 +169,16 @@ class Machine:
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+
+
+def _ssh_banner(host: str, port: int, timeout: float) -> bytes:
+    """The first bytes the server sends (b"" if none within `timeout`)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            return s.recv(256)
+    except OSError:
+        return b""
 
 
 def _wait_gone(name: str, timeout: float = 15) -> None:

@@ -3,8 +3,8 @@
 # Why: a step's stdin is its SSH channel, kept open and never written, so a command that reads it blocks
 # instead of silently getting EOF. Any process blocked in read(2) on a file that is that same pipe (or
 # pty) is waiting for a human: we print "interactive PID COMM" and the harness then closes stdin (EOF)
-# so the step goes on exactly as with </dev/null, but now we know. Polls /proc twice a second; ends
-# with the step.
+# so the step goes on exactly as with </dev/null, but now we know. Polls /proc every INTERVAL seconds,
+# backing off to 3 s on long steps (a scan costs guest CPU under TCG); ends with the step.
 # shellcheck shell=bash
 
 D=$1 N=$2 interval=${3:-0.5}
@@ -16,6 +16,7 @@ case $(uname -m) in
     *) reads=" 3 " ;;
 esac
 declare -A told=()
+scans=0
 while [[ -e /proc/$P/fd/0 ]]; do
     for d in /proc/[0-9]*; do
         p=${d#/proc/}
@@ -31,4 +32,6 @@ while [[ -e /proc/$P/fd/0 ]]; do
         fi
     done
     sleep "$interval"
+    scans=$((scans + 1))
+    if (( scans % 10 == 0 )) && [[ $interval != 3 ]]; then interval=$(( ${interval%%.*} + 1 )); fi
 done
