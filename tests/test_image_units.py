@@ -189,3 +189,34 @@ def test_partitions_mbr_gpt_and_bare():
     gpt[entry:entry + 16] = b"\x01" * 16
     struct.pack_into("<QQ", gpt, entry + 32, 227328, 4194270)
     assert partitions(bytes(gpt)) == [Partition(2, 227328 * 512, (4194270 - 227328 + 1) * 512)]
+
+
+def test_file_lock_makes_a_second_builder_wait(tmp_path):
+    import subprocess
+    import sys
+
+    lock, done = tmp_path / "x.lock", tmp_path / "holder-done"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from doctest_runner.image.cache import file_lock\n"
+        f"with file_lock(Path({str(lock)!r})):\n"
+        "    print('held', flush=True); time.sleep(1)\n"
+        f"    Path({str(done)!r}).write_text('x')\n")],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert holder.stdout.readline().strip() == "held"
+    messages: list[str] = []
+    with cache.file_lock(lock, messages.append, "x"):
+        assert done.exists()  # we only got the lock after the holder finished its work
+    holder.wait()
+    assert messages and "waiting for another process" in messages[0]
+
+
+def test_remove_tree_refuses_nothing_it_should_delete(tmp_path):
+    d = tmp_path / "tree"
+    (d / "a/b").mkdir(parents=True)
+    (d / "a/b/f").write_text("x")
+    assert cache.mounts_below(d) == []
+    cache.remove_tree(d)
+    assert not d.exists()
+    cache.remove_tree(d)  # already gone: no error

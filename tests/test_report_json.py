@@ -140,11 +140,12 @@ def test_writer_as_context_manager_finishes_only_on_success(tmp_path):
 
 
 def test_the_documented_example_and_category_table_match_the_schema():
-    doc = (ROOT / "docs" / "report-json.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    doc = readme[readme.index("## The report: `report.json`"):]
     example = json.loads(doc.split("```json\n", 1)[1].split("```", 1)[0])
     validator().validate(example)
     from doctest_runner.model import CATEGORIES, category_group
 
-    table = doc[doc.index("## Categories"):doc.index("## Example")]
+    table = doc[doc.index("### Categories"):doc.index("### Example (one guide)")]
     rows = re.findall(r"^\| `([a-z-]+)` \| (doc|environment) \|", table, re.MULTILINE)
     assert sorted(rows) == sorted((c, category_group(c)) for c in CATEGORIES)

@@ -1,7 +1,8 @@
 """`doctest-runner doctor [--fix] [--json]`: can this host run guides in VMs, and with what?
 
 Exit 0 when a run is possible, 1 otherwise. `--fix` starts virtlogd and libvirtd when they are not
-running (only as root; this host has no systemd, so they are started as daemons directly).
+running (only as root; this host has no systemd, so they are started as daemons directly) and removes
+VMs left behind by harness processes that were killed.
 """
 
 from __future__ import annotations
@@ -156,6 +157,9 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     st = os.statvfs(probe)
     free_gb = st.f_bavail * st.f_frsize / 2**30
     add("disk", "ok" if free_gb >= MIN_DISK_GB else "fail", f"{free_gb:.1f} GiB free for {root}")
+    stale = stale_vms()
+    add("stale VMs", "warn" if stale else "ok",
+        f"{len(stale)} left by dead harness processes: {', '.join(stale)} (--fix removes them)" if stale else "none")
     try:
         host = choose_accel(cpuinfo=cpuinfo)
         use = asdict(host)
@@ -166,11 +170,24 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     return items, use
 
 
+def stale_vms() -> list[str]:
+    """VM directories whose recorded owner process is gone (what `reap_stale` would remove)."""
+    from doctest_runner.vm.state import PREFIX, read_owner, vms_dir
+
+    out = []
+    for d in sorted(vms_dir().iterdir()):
+        owner = read_owner(d) if d.is_dir() and d.name.startswith(PREFIX) else None
+        if owner is not None and not owner.kept and not owner.alive():
+            out.append(d.name)
+    return out
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("doctor", help="check that this host can run guides in VMs",
                               description="Check /dev/kvm, CPU flags, nested virtualization, libvirt, qemu and "
                                           "image tools, memory and disk; say which acceleration a run would use.")
-    p.add_argument("--fix", action="store_true", help="start virtlogd and libvirtd if they are not running (root)")
+    p.add_argument("--fix", action="store_true",
+                   help="start virtlogd and libvirtd if they are not running (root); remove stale VMs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
@@ -181,6 +198,10 @@ def run(args: argparse.Namespace) -> int:
         for name in DAEMONS:  # virtlogd first: libvirtd hands it the console logs
             if not daemon_running(name)[0]:
                 fixed.append(start_daemon(name))
+        if stale_vms():
+            from doctest_runner.vm import reap_stale
+
+            fixed.extend(f"removed stale VM {n}" for n in reap_stale())
     items, use = gather()
     ok = all(i.status != "fail" for i in items)
     if args.json:

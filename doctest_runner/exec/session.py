@@ -327,7 +327,6 @@ class GuestSession:
         readers: list[str] = []
         timed_out = False
         killed_at: float | None = None
-        released = False
         lingering = False
         deadline = None if timeout is None else t0 + timeout
         try:
@@ -371,7 +370,7 @@ class GuestSession:
                             m = _WATCH_LINE.match(line.decode(errors="replace"))
                             if m:
                                 readers.append(m.group(2))
-                                released = self._release_stdin(step, pty) or released
+                                self._release_stdin(step, pty)
                 else:
                     self._event(ch, t, ev)
         finally:
@@ -379,6 +378,9 @@ class GuestSession:
                 watcher.chan.doctest_hook = None
                 watcher.chan.close()
             step.chan.doctest_hook = None
+            if not (step.done or lingering or timed_out) and self._t is not None and self._t.is_active():
+                with contextlib.suppress(Exception):  # interrupted (Ctrl-C, on_output raised): leave nothing behind
+                    self._kill(n)
             if lingering:
                 self._linger(step.chan, n)
             else:
@@ -436,15 +438,14 @@ class GuestSession:
             return True
         raise DoctestError(f"steps can run as {self.machine.user} (default) or root, not as {user!r}")
 
-    def _release_stdin(self, step: _Channel, pty: bool) -> bool:
+    @staticmethod
+    def _release_stdin(step: _Channel, pty: bool) -> None:
         """Give a reader EOF: close stdin (pipe) or type ^D (pty)."""
         with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
             if pty:
                 step.chan.send(b"\x04")
             else:
                 step.chan.shutdown_write()
-            return True
-        return False
 
     def _linger(self, chan: paramiko.Channel, n: int) -> None:
         """Keep reading a finished step's channel while its background jobs still write to it."""

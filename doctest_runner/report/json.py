@@ -2,7 +2,7 @@
 
 It is rewritten after every guide (write to a temporary file, then rename), so a run that
 crashes or is killed still leaves a valid report with every finished guide in it and
-`"complete": false`. Field names and meanings are documented in docs/report-json.md; add
+`"complete": false`. Field names and meanings are documented in the README (section "The report: report.json"); add
 fields, never rename or remove them, and bump SCHEMA_VERSION when a meaning changes.
 """
 

@@ -72,9 +72,14 @@ __dt_save() {
     # Written to the other of state.0/state.1, then state.cur points at it: a step killed while saving
     # leaves the previous state whole, and no `mv` process is needed (a fork costs ~50 ms under TCG).
     # The files exist from the start, owned by the user, so a root step keeps them the user's.
-    local __dt_n __dt_fx __dt_next=0
+    local __dt_n __dt_fx __dt_next=0 __dt_fn=() __dt_fxn=()
     [[ ${__dt_cur-} == 0 ]] && __dt_next=1
     declare -F >"$__dt_S.funcs" 2>>"$__dt_S.log"
+    while read -r _ __dt_fx __dt_n; do   # the user's functions; ours are defined afresh by every step
+        [[ $__dt_n == __dt_* ]] && continue
+        __dt_fn+=("$__dt_n")
+        [[ $__dt_fx == -*x* ]] && __dt_fxn+=("$__dt_n")
+    done <"$__dt_S.funcs"
     {
         printf 'cd -- %q || echo "doctest: working directory %q is gone" >&2\n' "$PWD" "$PWD"
         umask -p
@@ -93,10 +98,8 @@ __dt_save() {
         alias -p
         printf '__dt_setopts=%q\n__dt_shopts=%q\n' "$1" "$2"
         echo '# --- functions'
-        declare -f
-        while read -r _ __dt_fx __dt_n; do
-            [[ $__dt_fx == -*x* ]] && printf 'export -f %s\n' "$__dt_n"
-        done <"$__dt_S.funcs"
+        (( ${#__dt_fn[@]} )) && declare -f "${__dt_fn[@]}"
+        (( ${#__dt_fxn[@]} )) && printf 'export -f %s\n' "${__dt_fxn[@]}"
         :
     } >"$__dt_D/state.$__dt_next" 2>>"$__dt_S.log" && echo "$__dt_next" >"$__dt_D/state.cur"
 }

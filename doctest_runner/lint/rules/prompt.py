@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
 from doctest_runner.model import Finding, Step
+from doctest_runner.parse.steps import GUEST_REASON
 
 
 def prompt_style(step: Step) -> str:
@@ -35,6 +36,8 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     for s in ctx.doc_steps:
         step = s.step
         if step.origin != "doc" or step.kind not in ("prompted", "bare"):
+            continue
+        if step.reason == GUEST_REASON:  # `/ # ` after `$ docker run -it`: another shell, not a mixed style
             continue
         blocks.setdefault((step.path, step.block_line), []).append(step)
         prompt = step.prompt
