@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from doctest_runner.image import build_image, images_dir  # noqa: E402
-from doctest_runner.vm import boot  # noqa: E402
-from doctest_runner.vm.state import qemu_pids  # noqa: E402
+from doctest_runner.image import build_image, images_dir
+from doctest_runner.vm import boot
+from doctest_runner.vm.state import qemu_pids
 
 
 def rss_mb(pid: int) -> float:
@@ -40,7 +40,7 @@ def main() -> int:
     ap.add_argument("--boots", type=int, default=2)
     ap.add_argument("--cold", action="store_true", help="include debootstrap in the cold build")
     args = ap.parse_args()
-    quiet = lambda m: None  # noqa: E731
+    quiet = lambda m: None
 
     real = images_dir()
     build_image(args.image, log=quiet)  # make sure the real cache has it (and its rootfs tarball)

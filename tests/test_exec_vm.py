@@ -168,12 +168,18 @@ def test_output_is_interleaved_streamed_and_logged(session, tmp_path):
     assert re.search(r"out\| out1\n.*err\| err1\n.*out\| out2\n", body, re.DOTALL) and "# exit: 0" in body
 
 
-def test_background_job_does_not_hold_the_step(session):
+def test_background_job_does_not_hold_the_step(session, tmp_path):
     t = time.monotonic()
     r = session.run("(sleep 3; echo late) &\necho now")
     assert r.exit_code == 0 and r.output == "now\n"
     assert time.monotonic() - t < 3
     assert session.run("echo next").output == "next\n"
+    log = next((tmp_path / "logs").glob("*-background.log"))  # what the job printed later is kept
+    for _ in range(40):
+        if "late" in log.read_text():
+            break
+        time.sleep(0.25)
+    assert log.read_text() == "late\n"
 
 
 def test_uploads_and_file_steps(session, tmp_path):

@@ -220,3 +220,20 @@ def test_remove_tree_refuses_nothing_it_should_delete(tmp_path):
     cache.remove_tree(d)
     assert not d.exists()
     cache.remove_tree(d)  # already gone: no error
+
+
+def test_prune_keeps_a_base_a_live_vm_sits_on(tmp_path, monkeypatch):
+    from doctest_runner.vm.state import vms_dir, write_owner
+
+    monkeypatch.setenv("DOCTEST_RUNNER_CACHE", str(tmp_path))
+    idir = tmp_path / "images"
+    idir.mkdir()
+    stale = _fake_image(idir, "debian-12", "0123456789ab", str(REPO_RECIPES / "debian-12.yaml"))
+    vmdir = vms_dir() / "doctest-user"
+    vmdir.mkdir()
+    write_owner(vmdir, "doctest-user", base=stale / "base.qcow2")  # owner: this live process
+    messages: list[str] = []
+    assert build.prune_images(idir, all=True, log=messages.append) == []
+    assert stale.exists() and any("in use by doctest-user" in m for m in messages)
+    (vmdir / "owner.json").unlink()
+    assert build.prune_images(idir, all=True, log=messages.append) == [stale]

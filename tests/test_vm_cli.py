@@ -21,7 +21,7 @@ def test_doctor_json_says_what_will_be_used(capsys):
     report = json.loads(capsys.readouterr().out)
     names = {c["name"]: c for c in report["checks"]}
     for name in ("/dev/kvm", "cpu virtualization", "nested", "libvirt", "qemu", "qemu-img", "debootstrap", "memory",
-                 "disk", "libvirtd", "virtlogd"):
+                 "disk", "libvirtd", "virtlogd", "stale VMs"):
         assert name in names
     assert rc == (0 if report["ok"] else 1)
     if cpu_virt_flag(Path("/proc/cpuinfo").read_text()) is None:

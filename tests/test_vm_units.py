@@ -108,6 +108,7 @@ def test_domain_xml_tcg_direct_kernel_boot(tmp_path):
     assert root.findtext("os/kernel") == str(tmp_path / "vmlinuz")
     assert root.findtext("os/cmdline") == "root=/dev/vda rw"
     assert root.find("os/boot") is None
+    assert root.find("features/tcg/tb-cache").text == "512"
     disk = root.find("devices/disk[@device='disk']")
     assert disk.find("source").get("file") == str(tmp_path / "o.qcow2")
     assert disk.find("driver").get("type") == "qcow2"
@@ -124,6 +125,7 @@ def test_domain_xml_kvm_disk_boot_with_seed(tmp_path):
                  vcpus=1)
     root = ET.fromstring(domain_xml(spec))
     assert root.get("type") == "kvm"
+    assert root.find("features/tcg") is None
     assert root.find("cpu").get("mode") == "host-passthrough"
     assert root.find("os/boot").get("dev") == "hd" and root.find("os/kernel") is None
     cd = root.find("devices/disk[@device='cdrom']")
@@ -156,3 +158,52 @@ def test_owner_record_alive_and_dead(tmp_path):
     assert not Owner(pid=os.getpid(), start_time=(me.start_time or 0) + 1, domain="d", created=0).alive()
     (tmp_path / "owner.json").write_text("{broken")
     assert read_owner(tmp_path) is None
+
+
+def test_reap_stale_removes_only_dead_owners_directories(tmp_path, monkeypatch):
+    from doctest_runner.vm import reap_stale
+    from doctest_runner.vm.machine import ORPHAN_AGE_S
+    from doctest_runner.vm.state import save_owner, vms_dir
+
+    monkeypatch.setenv("DOCTEST_RUNNER_CACHE", str(tmp_path))
+    root = vms_dir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    dirs = {n: root / n for n in ("doctest-unit-dead", "doctest-unit-live", "doctest-unit-kept", "doctest-unit-orphan",
+                                  "doctest-unit-fresh", "other-dead")}
+    for d in dirs.values():
+        d.mkdir()
+    for n in ("doctest-unit-dead", "other-dead"):
+        save_owner(dirs[n], Owner(pid=dead.pid, start_time=None, domain=n, created=0))
+    write_owner(dirs["doctest-unit-live"], "doctest-unit-live")
+    save_owner(dirs["doctest-unit-kept"], Owner(pid=dead.pid, start_time=None, domain="k", created=0, kept=True))
+    old = os.stat(dirs["doctest-unit-orphan"]).st_mtime - ORPHAN_AGE_S - 5
+    os.utime(dirs["doctest-unit-orphan"], (old, old))
+    removed = reap_stale()
+    assert sorted(removed) == ["doctest-unit-dead", "doctest-unit-orphan"]
+    assert sorted(p.name for p in root.iterdir()) == ["doctest-unit-fresh", "doctest-unit-kept", "doctest-unit-live",
+                                                     "other-dead"]
+    assert reap_stale(include_kept=True) == ["doctest-unit-kept"]
+
+
+def test_boot_refuses_a_run_id_in_use_and_leaves_its_directory(tmp_path, monkeypatch):
+    from doctest_runner.image.cache import BuiltImage
+    from doctest_runner.vm import boot
+    from doctest_runner.vm.state import vms_dir
+
+    monkeypatch.setenv("DOCTEST_RUNNER_CACHE", str(tmp_path))
+    other = vms_dir() / "doctest-taken"
+    other.mkdir()
+    write_owner(other, "doctest-taken")  # a live owner: this very process
+    img = BuiltImage(name="x", recipe_hash="0", kind="debootstrap", distro="debian", base=tmp_path / "none.qcow2",
+                     kernel=None, initrd=None, cmdline="", user="tester", key_path=tmp_path / "k", cache_dir=tmp_path)
+    with pytest.raises(DoctestError, match="already exists"), boot(img, run_id="taken"):
+        pass
+    assert (other / "owner.json").exists()
+    with pytest.raises(DoctestError, match="invalid run id"), boot(img, run_id="bad id/with slash"):
+        pass
+    # a base that does not exist fails cleanly and leaves nothing behind
+    with pytest.raises(DoctestError, match="qemu-img create failed"):
+        with boot(img, run_id="nobase", accel="tcg"):
+            pass
+    assert not (vms_dir() / "doctest-nobase").exists()

@@ -94,7 +94,7 @@ def mem_available_mb() -> int:
 def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     """All checks, and what a run would use."""
     items: list[CheckItem] = []
-    add = lambda n, s, d: items.append(CheckItem(n, s, d))  # noqa: E731
+    add = lambda n, s, d: items.append(CheckItem(n, s, d))
     cpuinfo = cpuinfo if cpuinfo is not None else Path("/proc/cpuinfo").read_text()
     kvm = Path("/dev/kvm")
     if not kvm.exists():
@@ -122,6 +122,7 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
         add(name, "ok" if running else "fail", how)
     try:
         import libvirt  # noqa: F401
+
         from doctest_runner.vm.machine import connect
 
         conn = connect()

@@ -93,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     host = check_host_ready()
     print(f"acceleration: {host.accel} ({host.why})")
     options = GuideOptions(keep_going=True, default_timeout=args.timeout, accel=args.accel, image=args.image)
+    from doctest_runner.image import build_image
+
+    build_image(args.image or plan.image)
     guide = GuideRun(plan=plan, options=options, artifacts_dir=args.out / slug(plan.path), run_id=new_run_id())
     print(f"booting a fresh VM for {plan.path} ...")
     guide.start()

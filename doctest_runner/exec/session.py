@@ -450,13 +450,15 @@ class GuestSession:
     def _linger(self, chan: paramiko.Channel, n: int) -> None:
         """Keep reading a finished step's channel while its background jobs still write to it."""
         log = self.log_dir / f"{n:03d}-background.log" if self.log_dir is not None else None
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
 
         def drain() -> None:
             with contextlib.ExitStack() as stack:
                 out = stack.enter_context(open(log, "ab")) if log is not None else None
                 stack.callback(chan.close)
                 with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
-                    while not chan.closed and self._t is not None and self._t.is_active():
+                    while True:
                         got = b""
                         if chan.recv_ready():
                             got += chan.recv(65536)
@@ -465,8 +467,9 @@ class GuestSession:
                         if out is not None and got:
                             out.write(got)
                             out.flush()
-                        if chan.eof_received and not chan.recv_ready() and not chan.recv_stderr_ready():
-                            break
+                        ended = chan.closed or chan.eof_received or self._t is None or not self._t.is_active()
+                        if ended and not chan.recv_ready() and not chan.recv_stderr_ready():
+                            break  # the last data can come with EOF and close: read it first
                         if not got:
                             time.sleep(0.2)
 

@@ -6,12 +6,21 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from doctest_runner.image.cache import (MANIFEST, BuiltImage, dir_size, ensure_keypair, file_lock, images_dir,
-                                        public_key, remove_tree, write_manifest)
+from doctest_runner.image.cache import (
+    MANIFEST,
+    BuiltImage,
+    dir_size,
+    ensure_keypair,
+    file_lock,
+    images_dir,
+    public_key,
+    remove_tree,
+    write_manifest,
+)
 from doctest_runner.image.recipe import Recipe, default_recipe_dirs, load_recipe
 from doctest_runner.model import DoctestError
 
@@ -182,12 +191,18 @@ def list_images(cache_dir: Path | None = None) -> list[ImageInfo]:
 def prune_images(cache_dir: Path | None = None, *, all: bool = False, log: Log = print) -> list[Path]:
     """Remove bases that no current recipe builds (or every base with all=True) and unused rootfs tarballs."""
     from doctest_runner.image.debootstrap import stage1_key
+    from doctest_runner.vm.state import bases_in_use
 
     idir = images_dir(cache_dir)
     removed: list[Path] = []
+    in_use = bases_in_use()
     with file_lock(idir / ".locks" / "prune.lock", log, "prune"):
         _clean_tmp(idir)
         for info in list_images(idir):
+            user = next((vm for base, vm in in_use.items() if Path(base).parent == info.path), None)
+            if user and (all or not info.current):
+                log(f"kept {info.path}: in use by {user}")
+                continue
             if all or not info.current:
                 with file_lock(idir / ".locks" / f"{info.name}-{info.recipe_hash}.lock", log, info.path.name):
                     remove_tree(info.path)

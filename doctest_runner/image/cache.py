@@ -18,9 +18,9 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 from doctest_runner.model import DoctestError
 
@@ -62,7 +62,7 @@ class BuiltImage:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
 
     @classmethod
-    def from_dir(cls, d: Path, key_path: Path) -> "BuiltImage":
+    def from_dir(cls, d: Path, key_path: Path) -> BuiltImage:
         """Read a built image's manifest; paths in it are relative to its directory so the cache can move."""
         m = json.loads((d / MANIFEST).read_text())
 

@@ -15,8 +15,8 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from doctest_runner.image.cache import file_lock, remove_tree
 from doctest_runner.image.recipe import Recipe, recipe_hash

@@ -76,7 +76,8 @@ class GuideRun:
 
         self._started = time.monotonic()
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
-        image = build_image(self.options.image or self.plan.image, log=self.log)
+        # the front ends build images up front (with progress); here it is a cache lookup
+        image = build_image(self.options.image or self.plan.image, log=lambda _msg: None)
         self._stack = contextlib.ExitStack()
         try:
             machine = self._stack.enter_context(

@@ -7,8 +7,8 @@ decompression under it; so the flags decide, not the device node alone.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from doctest_runner.model import DoctestError, HostInfo
 

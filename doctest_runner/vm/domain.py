@@ -29,6 +29,8 @@ class DomainSpec:
     initrd: Path | None = None
     cmdline: str = ""
     seed: Path | None = None  # cloud-init NoCloud ISO
+    # TCG translation cache: qemu's default is 1 GiB; 512 MiB saves ~300 MiB RSS per VM (measured here)
+    tcg_tb_cache_mb: int | None = 512
     emulator: str = "/usr/bin/qemu-system-x86_64"
 
 
@@ -63,6 +65,8 @@ def domain_xml(spec: DomainSpec) -> str:
     feats = _sub(dom, "features")
     _sub(feats, "acpi")
     _sub(feats, "apic")
+    if spec.accel == "tcg" and spec.tcg_tb_cache_mb:
+        _sub(_sub(feats, "tcg"), "tb-cache", str(spec.tcg_tb_cache_mb), unit="MiB")
     cpu = _sub(dom, "cpu", mode=spec.cpu_mode)
     if spec.cpu_mode == "host-passthrough":
         cpu.set("check", "none")

@@ -17,9 +17,10 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import paramiko
 
@@ -30,6 +31,7 @@ from doctest_runner.vm.domain import DomainSpec, domain_xml
 from doctest_runner.vm.state import PREFIX, Owner, qemu_pids, read_owner, save_owner, vms_dir, write_owner
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+ORPHAN_AGE_S = 600
 
 
 def connect() -> Any:
@@ -64,16 +66,33 @@ def tail(path: Path, n: int = 25) -> str:
     return "\n".join(lines[-n:]) or "(console log is empty)"
 
 
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+_quiet_lock = threading.Lock()
+_quiet_users = 0
+_drop_all = _DropAll()
+
+
 @contextlib.contextmanager
 def _quiet_paramiko() -> Iterator[None]:
-    """paramiko logs every refused banner during boot as an ERROR with a traceback; nobody needs those."""
-    lg = logging.getLogger("paramiko")
-    old = lg.level
-    lg.setLevel(logging.CRITICAL + 1)
+    """paramiko logs every refused banner during boot as an ERROR with a traceback; nobody needs those.
+    Reference-counted, so VMs booting in parallel threads do not undo each other's silence."""
+    global _quiet_users
+    lg = logging.getLogger("paramiko.transport")
+    with _quiet_lock:
+        _quiet_users += 1
+        if _quiet_users == 1:
+            lg.addFilter(_drop_all)
     try:
         yield
     finally:
-        lg.setLevel(old)
+        with _quiet_lock:
+            _quiet_users -= 1
+            if _quiet_users == 0:
+                lg.removeFilter(_drop_all)
 
 
 @dataclass
@@ -150,6 +169,16 @@ class Machine:
                     last_err = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
+    def mark_kept(self) -> None:
+        """Leave this VM to a reviewer: `reap_stale` will not remove it after this process exits
+        (only `reap_stale(include_kept=True)` does). Use it when the `boot` context is never exited."""
+        if self._vmdir is None:
+            return
+        owner = read_owner(self._vmdir) or Owner(pid=os.getpid(), start_time=None, domain=self.name,
+                                                 created=time.time())
+        owner.kept = True
+        save_owner(self._vmdir, owner)
+
     def destroy(self) -> None:
         """Stop the domain and delete the overlay (idempotent); the console log stays as an artifact."""
         if self._destroyed:
@@ -198,7 +227,7 @@ class _SigtermGuard:
         self.active = threading.current_thread() is threading.main_thread()
         self.old: Any = None
 
-    def __enter__(self) -> "_SigtermGuard":
+    def __enter__(self) -> _SigtermGuard:
         if self.active:
             self.old = signal.getsignal(signal.SIGTERM)
 
@@ -213,7 +242,7 @@ class _SigtermGuard:
         if self.active:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.active:
             signal.signal(signal.SIGTERM, self.old if self.old is not None else signal.SIG_DFL)
 
@@ -239,15 +268,16 @@ def boot(image: BuiltImage, *, run_id: str | None = None, workdir: Path | None =
         raise DoctestError(f"invalid run id {run_id!r} (letters, digits, . _ -; at most 63)")
     name = PREFIX + run_id
     vmdir = vms_dir() / name
-    if vmdir.exists():
-        raise DoctestError(f"a VM named {name} already exists ({vmdir}); use another run id")
+    try:
+        vmdir.mkdir()  # claims the name; never delete a directory another process made
+    except FileExistsError:
+        raise DoctestError(f"a VM named {name} already exists ({vmdir}); use another run id") from None
     guard = _SigtermGuard()
     machine: Machine | None = None
     conn = None
     with guard:
         try:
-            vmdir.mkdir(parents=True)
-            write_owner(vmdir, name)
+            write_owner(vmdir, name, base=image.base)
             overlay = vmdir / "overlay.qcow2"
             res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(image.base),
                                   str(overlay)], capture_output=True, text=True)
@@ -288,9 +318,7 @@ def boot(image: BuiltImage, *, run_id: str | None = None, workdir: Path | None =
         finally:
             guard.shield()
             if keep and machine is not None:
-                owner = read_owner(vmdir) or Owner(pid=os.getpid(), start_time=None, domain=name, created=time.time())
-                owner.kept = True
-                save_owner(vmdir, owner)
+                machine.mark_kept()
                 if log:
                     log(f"kept {name}: ssh -i {image.key_path} -p {machine.ssh_port} {image.user}@127.0.0.1 "
                         f"(remove with `virsh destroy {name}; rm -r {vmdir}`)")
@@ -333,6 +361,14 @@ def reap_stale(*, include_kept: bool = False) -> list[str]:
             return False
         return (include_kept or not owner.kept) and not owner.alive()
 
+    def orphan(vmdir: Path) -> bool:
+        """A directory whose harness died between mkdir and writing owner.json (no domain, long ago)."""
+        try:
+            old = time.time() - vmdir.stat().st_mtime > ORPHAN_AGE_S
+        except OSError:
+            return False
+        return old and not (vmdir / "owner.json").exists() and not (vmdir / "overlay.qcow2").exists()
+
     conn = None
     try:
         conn = connect()
@@ -355,7 +391,7 @@ def reap_stale(*, include_kept: bool = False) -> list[str]:
             with contextlib.suppress(Exception):
                 conn.close()
     for name, vmdir in candidates.items():  # directories with no domain left
-        if stale(vmdir) and not qemu_pids(name):
+        if (stale(vmdir) or orphan(vmdir)) and not qemu_pids(name):
             remove_tree(vmdir)
             removed.append(name)
     return removed

@@ -44,15 +44,17 @@ class Owner:
     domain: str
     created: float
     kept: bool = False  # boot(keep=True): left running on purpose, never reaped as stale
+    base: str | None = None  # the image base the overlay sits on (so prune never removes it under a VM)
 
     def alive(self) -> bool:
         st = process_start_time(self.pid)
         return st is not None and (self.start_time is None or st == self.start_time)
 
 
-def write_owner(vmdir: Path, domain: str, pid: int | None = None) -> Owner:
+def write_owner(vmdir: Path, domain: str, pid: int | None = None, base: Path | None = None) -> Owner:
     pid = os.getpid() if pid is None else pid
-    owner = Owner(pid=pid, start_time=process_start_time(pid), domain=domain, created=time.time())
+    owner = Owner(pid=pid, start_time=process_start_time(pid), domain=domain, created=time.time(),
+                  base=str(base) if base else None)
     save_owner(vmdir, owner)
     return owner
 
@@ -67,7 +69,7 @@ def read_owner(vmdir: Path) -> Owner | None:
     try:
         d = json.loads((vmdir / OWNER_FILE).read_text())
         return Owner(pid=int(d["pid"]), start_time=d.get("start_time"), domain=str(d["domain"]),
-                     created=float(d.get("created", 0)), kept=bool(d.get("kept", False)))
+                     created=float(d.get("created", 0)), kept=bool(d.get("kept", False)), base=d.get("base"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -86,3 +88,14 @@ def qemu_pids(domain: str) -> list[int]:
         if b"qemu-system" in cmd and (needle in cmd or cmd.endswith(f"guest={domain}".encode() + b"\0")):
             pids.append(int(p.name))
     return pids
+
+
+def bases_in_use() -> dict[str, str]:
+    """Image bases under VMs whose owner lives (or that were kept): base path -> VM name."""
+    out: dict[str, str] = {}
+    root = cache_root() / "vms"
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        owner = read_owner(d) if d.is_dir() else None
+        if owner is not None and owner.base and (owner.kept or owner.alive()):
+            out[owner.base] = d.name
+    return out
