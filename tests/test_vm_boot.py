@@ -85,7 +85,7 @@ def test_guest_gets_dev_kvm(vm):
 def test_accel_choice_is_reported(vm):
     if cpu_virt_flag(Path("/proc/cpuinfo").read_text()) is None and not os.environ.get("DOCTEST_RUNNER_ACCEL"):
         assert vm.host.accel == "tcg" and "no vmx/svm" in vm.host.why
-    assert vm.host.why.startswith(vm.host.accel + ":")
+    assert vm.host.accel == "tcg" and "vmx/svm" in vm.host.why
 
 
 def test_guest_has_network_and_a_per_vm_machine_id(vm, built_image):

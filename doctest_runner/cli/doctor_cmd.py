@@ -164,7 +164,7 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     try:
         host = choose_accel(cpuinfo=cpuinfo)
         use = asdict(host)
-        add("accel", "ok", host.why)
+        add("accel", "ok", f"{host.accel}: {host.why}")
     except DoctestError as exc:
         use = {"accel": None, "why": exc.message}
         add("accel", "fail", exc.message)

@@ -114,6 +114,7 @@ class GuideRun:
         assert self._stack is not None and self.machine is not None
         self._stack.pop_all()  # nothing closes the VM now
         m = self.machine
+        m.mark_kept()  # and the next run's reaper leaves it alone
         return (
             f"VM kept for {self.plan.path}: ssh -i {m.key_path} -p {m.ssh_port} "
             f"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {m.user}@{m.ssh_host}\n"

@@ -59,25 +59,25 @@ def choose_accel(override: str | None = None, *, cpuinfo: str | None = None, kvm
         if forced == "kvm":
             if not kvm_ok:
                 raise DoctestError(f"kvm requested by {source} but {kvm_dev} is missing or not accessible")
-            why = f"kvm: requested by {source}"
+            why = f"requested by {source}"
             if not flag:
                 why += " (warning: host CPU shows no vmx/svm; a stock guest kernel may hang)"
             return HostInfo(accel="kvm", why=why, cpu_mode="host-passthrough", nested=nested)
-        return HostInfo(accel="tcg", why=f"tcg: requested by {source}", cpu_mode="maximum",
+        return HostInfo(accel="tcg", why=f"requested by {source}", cpu_mode="maximum",
                         nested="emulated (svm exposed by cpu mode maximum)")
 
     if not flag:
-        why = "tcg: host CPU has no vmx/svm flags, so KVM cannot run a stock guest kernel"
+        why = "host CPU has no vmx/svm flags, so KVM cannot run a stock guest kernel"
         if kvm_dev.exists():
             why += f" ({kvm_dev} exists but would hang the guest after decompression)"
         return HostInfo(accel="tcg", why=why, cpu_mode="maximum", nested="emulated (svm exposed by cpu mode maximum)")
     if not kvm_ok:
         state = "missing" if not kvm_dev.exists() else "not accessible"
-        return HostInfo(accel="tcg", why=f"tcg: host CPU has {flag} but {kvm_dev} is {state} (is the kvm module "
+        return HostInfo(accel="tcg", why=f"host CPU has {flag} but {kvm_dev} is {state} (is the kvm module "
                         "loaded and may this user open it?)", cpu_mode="maximum",
                         nested="emulated (svm exposed by cpu mode maximum)")
     nested_txt = nested if nested is not None else "unknown"
-    why = f"kvm: host CPU has {flag} and {kvm_dev} works; cpu host-passthrough (nested={nested_txt})"
+    why = f"host CPU has {flag} and {kvm_dev} works; cpu host-passthrough (nested={nested_txt})"
     if nested is not None and nested not in ("Y", "1"):
         why += "; nested virtualization is off, so guests get no /dev/kvm"
     return HostInfo(accel="kvm", why=why, cpu_mode="host-passthrough", nested=nested)

@@ -262,7 +262,7 @@ def boot(image: BuiltImage, *, run_id: str | None = None, workdir: Path | None =
     reap_stale()
     host = choose_accel(accel)
     if log:
-        log(f"accel {host.why}")
+        log(f"accel {host.accel}: {host.why}")
     run_id = run_id or new_run_id()
     if not RUN_ID_RE.match(run_id):
         raise DoctestError(f"invalid run id {run_id!r} (letters, digits, . _ -; at most 63)")
