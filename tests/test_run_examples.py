@@ -8,7 +8,6 @@ categories, and nothing else. The pytest plugin must agree with `run`.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -162,3 +161,24 @@ def test_pytest_plugin_gives_the_same_verdicts(report, tmp_path):
                 expected[f"{doc['path']}:{s['line']}"] = st
     assert plugin == expected
     assert "permission" in proc.stdout and f"{EX}/ip-forward.md:11" in proc.stdout
+
+
+def test_html_report_of_the_real_run_renders_in_chromium(run_out, tmp_path):
+    import shutil
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/setup installs it)")
+    out, _ = run_out
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
+         "--dump-dom", (out / "report.html").resolve().as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    for path, (line, failed, cat) in SEEDED.items():
+        assert f"{path}</h2>" in dom
+        assert f">{cat}</span>" in dom
+    assert f"{EX}/hello-service.md</h2>" in dom

@@ -91,7 +91,7 @@ def run_modules(machine, modules: list[str], artifacts_dir: Path) -> list[CheckR
     junit = artifacts_dir / "checks-junit.xml"
     cmd = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:doctest_runner",
-        f"--hosts=paramiko://guest", f"--ssh-config={cfg}", f"--junitxml={junit}", *modules,
+        "--hosts=paramiko://guest", f"--ssh-config={cfg}", f"--junitxml={junit}", *modules,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     (artifacts_dir / "checks.log").write_text(proc.stdout + proc.stderr)

@@ -94,7 +94,10 @@ def mem_available_mb() -> int:
 def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     """All checks, and what a run would use."""
     items: list[CheckItem] = []
-    add = lambda n, s, d: items.append(CheckItem(n, s, d))
+
+    def add(name: str, status: str, detail: str) -> None:
+        items.append(CheckItem(name, status, detail))
+
     cpuinfo = cpuinfo if cpuinfo is not None else Path("/proc/cpuinfo").read_text()
     kvm = Path("/dev/kvm")
     if not kvm.exists():

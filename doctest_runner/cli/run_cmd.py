@@ -17,7 +17,8 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="DOC|DIR", help="guides, folders of guides, or doc sets")
     p.add_argument("--source", metavar="DIR", help="local checkout that replaces a doc set's source")
     p.add_argument("--image", metavar="NAME", help="run every guide on this image instead of its own")
-    p.add_argument("-k", dest="keyword", metavar="EXPR", help="select steps like pytest -k (path, heading, name, command)")
+    p.add_argument("-k", dest="keyword", metavar="EXPR",
+                   help="select steps like pytest -k (path, heading, name, command)")
     p.add_argument("--heading", help="select the steps under headings containing this text")
     p.add_argument("--name", help="select the step with this name")
 
@@ -28,7 +29,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("doctest-out"), metavar="DIR", help="report directory")
     p.add_argument("--jobs", "-j", type=int, default=0, help="guides at once (default: from cores and memory)")
     p.add_argument("--keep-going", action="store_true", help="run the remaining steps after a failure")
-    p.add_argument("--output", choices=("off", "warn", "check"), default="warn", help="expected output of prompted commands")
+    p.add_argument("--output", choices=("off", "warn", "check"), default="warn",
+                   help="expected output of prompted commands")
     p.add_argument("--accel", choices=("kvm", "tcg"), help="override the automatic choice of acceleration")
     p.add_argument("--timeout", type=float, default=900.0, help="default per-step timeout in seconds")
     p.add_argument("--boot-timeout", type=float, default=300.0, help="seconds to wait for a VM's SSH")

@@ -333,7 +333,8 @@ class GuestSession:
             while not step.done:
                 now = time.monotonic()
                 if watcher is None and now - t0 >= self.interactive_grace:
-                    watcher = self._open("watch", f"exec sudo -n bash {shlex.quote(posixpath.join(self.dir, 'watch.sh'))}"
+                    script = shlex.quote(posixpath.join(self.dir, "watch.sh"))
+                    watcher = self._open("watch", f"exec sudo -n bash {script}"
                                          f" {shlex.quote(self.dir)} {n} {self.watch_interval}", q)
                     chans["watch"] = watcher
                 if deadline is not None and not timed_out and now >= deadline:
