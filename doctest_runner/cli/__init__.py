@@ -24,6 +24,7 @@ COMMANDS = {
     "image": "image_cmd",
     "doctor": "doctor_cmd",
     "shell": "shell_cmd",
+    "merge": "merge_cmd",
 }
 
 

@@ -10,6 +10,7 @@ from doctest_runner.model import DoctestError
 from doctest_runner.run.guide import GuideOptions
 from doctest_runner.run.runner import RunOptions, check_host_ready, exit_status, run_plans
 from doctest_runner.run.select import Selection, apply_selection
+from doctest_runner.run.shard import apply_shard, parse_shard
 
 
 def add_selection_args(p: argparse.ArgumentParser) -> None:
@@ -40,6 +41,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--keep-on-failure", action="store_true", help="leave a failed guide's VM running to inspect it")
     p.add_argument("--codeowners", type=Path, metavar="FILE", help="group the checklist by owner")
     p.add_argument("--no-progress", action="store_true", help="no live progress on the terminal")
+    p.add_argument("--shard", type=parse_shard, metavar="I/N",
+                   help="run only part I of N of the guides (stable split, balanced by --history durations); "
+                   "combine the parts with `doctest-runner merge`")
     return p
 
 
@@ -68,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
         os.environ["DOCTEST_RUNNER_ACCEL"] = args.accel
     plans, planset = load_plans(args)
+    plans = apply_shard(plans, args.shard, history=args.history, out_dir=args.out,
+                        log=lambda msg: print(msg, file=sys.stderr))
     host = check_host_ready()
     print(f"acceleration: {host.accel} ({host.why})", file=sys.stderr)
     options = RunOptions(

@@ -1,0 +1,53 @@
+"""`doctest-runner merge SHARD_DIR... --out DIR`: the reports of `run --shard I/N` jobs as one run.
+
+Exit status as `run` would have given for the whole set: 0 every step passed or was skipped,
+1 a step or check failed (with `--fail-on doc`, only doc bugs count), 2 a usage or input error
+(one line naming the file) or a guide the harness could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from doctest_runner.model import DoctestError
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("merge", help="combine the reports of sharded runs (run --shard I/N) into one")
+    p.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR",
+                   help="a shard run's --out folder (or its report.json)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the merged reports")
+    p.add_argument("--fail-on", choices=("doc", "any"), default="any",
+                   help="exit 1 on doc bugs only, or on any failure (default)")
+    p.add_argument("--codeowners", type=Path, metavar="FILE", help="group the checklist by owner")
+    p.add_argument("--source", type=Path, metavar="DIR", help="doc sources, for the excerpts in report.html")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="merge even when a shard is missing or did not finish (the report says incomplete)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from doctest_runner.report import write_all
+    from doctest_runner.report.json import atomic_write_text, dumps, run_dict
+    from doctest_runner.report.load import read_report
+    from doctest_runner.report.terminal import summary_text
+    from doctest_runner.run.runner import exit_status
+    from doctest_runner.run.shard import merge_runs, read_manifest
+
+    reports = [read_report(p) for p in args.shards]
+    out = args.out.resolve()
+    for r in reports:
+        if r.path.parent.resolve() == out:
+            raise DoctestError(f"--out {args.out} is a shard's own folder: its report would be overwritten")
+    manifests = [read_manifest(r.path.parent) for r in reports]
+    merged = merge_runs(reports, manifests, allow_incomplete=args.allow_incomplete)
+    for note in merged.notes:
+        print(f"doctest-runner: note: {note}", file=sys.stderr)
+    write_all(merged.run, args.out, codeowners=args.codeowners, source_root=args.source)
+    if not merged.complete:  # say so in report.json too, as a run that died would
+        atomic_write_text(args.out / "report.json", dumps(run_dict(merged.run, complete=False)))
+    print(summary_text(merged.run))
+    print(f"merged {len(reports)} report(s) into {args.out}: report.html, report.json, junit.xml, checklist.md")
+    return exit_status(merged.run, args.fail_on)

@@ -1,0 +1,207 @@
+"""report.json back into model objects, so reports written elsewhere (shards) can be combined and re-rendered.
+
+    loaded = read_report(Path("shard-1"))        # a folder holding report.json, or the file itself
+    run_dict(run_from_dict(d)) == d              # for d = run_dict(x): nothing the report says is lost
+
+What report.json does not hold cannot come back: full step output (only its 20-line tail), the
+step's line_map, expected output and annotation options. Everything the reports render is there.
+A malformed report is a DoctestError naming the file and the field (`docs[1].steps[3].status`),
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from doctest_runner.model import (
+    Check,
+    CheckResult,
+    DocResult,
+    DoctestError,
+    HostInfo,
+    RunResult,
+    Step,
+    StepResult,
+)
+from doctest_runner.report.data import DOC_STATUSES, STEP_STATUSES
+from doctest_runner.report.json import SCHEMA_VERSION
+
+REPORT_NAME = "report.json"
+STEP_KINDS = ("prompted", "bare", "file", "setup", "cleanup", "prose")
+ORIGINS = ("doc", "sidecar")
+
+
+class _Bad(Exception):
+    """A field that is missing or of the wrong type; `where` is its JSON path."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}")
+
+
+_MISSING = object()
+
+
+def _get(obj: dict[str, Any], key: str, types: tuple[type, ...], where: str, *, default: Any = _MISSING,
+         choices: tuple[Any, ...] | None = None) -> Any:
+    if not isinstance(obj, dict):
+        raise _Bad(where, "expected an object")
+    if key not in obj:
+        if default is _MISSING:
+            raise _Bad(f"{where}.{key}" if where else key, "missing")
+        return default
+    value = obj[key]
+    at = f"{where}.{key}" if where else key
+    # bool is an int in Python; a count or line given as true is still wrong
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+        raise _Bad(at, f"expected {names}, got {json.dumps(value)[:60]}")
+    if choices is not None and value not in choices:
+        raise _Bad(at, f"expected one of {', '.join(map(str, choices))}, got {json.dumps(value)[:60]}")
+    return value
+
+
+def _num(obj: dict[str, Any], key: str, where: str) -> float:
+    return float(_get(obj, key, (int, float), where, default=0.0))
+
+
+def _step_result(d: dict[str, Any], doc_path: str, where: str) -> StepResult:
+    status = _get(d, "status", (str,), where, choices=STEP_STATUSES)
+    line = _get(d, "line", (int,), where)
+    failed_line = _get(d, "failed_line", (int, type(None)), where, default=None)
+    location = _get(d, "location", (str,), where, default="")
+    # report.json has no step path: it is the location's, which may differ from the doc's
+    path, sep, _ = location.rpartition(":")
+    if not sep or not path:
+        path = doc_path
+    reason = _get(d, "reason", (str, type(None)), where, default=None)
+    explanation = _get(d, "explanation", (str, type(None)), where, default=None)
+    if status in ("skipped", "not-run"):
+        explanation = reason  # the report writes a skipped/not-run step's why as `reason` only
+    step = Step(
+        id=_get(d, "id", (str,), where),
+        path=path,
+        line=line,
+        end_line=_get(d, "end_line", (int,), where, default=line),
+        heading=tuple(_strings(_get(d, "heading", (list,), where, default=[]), f"{where}.heading")),
+        command=_get(d, "command", (str,), where),
+        kind=_get(d, "kind", (str,), where, default="bare", choices=STEP_KINDS),
+        origin=_get(d, "origin", (str,), where, default="doc", choices=ORIGINS),
+        alternative=_get(d, "alternative", (str, type(None)), where, default=None),
+        status="skip" if status == "skipped" else "run",
+        reason=reason if status == "skipped" else None,
+    )
+    return StepResult(
+        step=step,
+        status=status,
+        exit_code=_get(d, "exit_code", (int, type(None)), where, default=None),
+        duration_s=_num(d, "duration_s", where),
+        failed_line=failed_line,
+        category=_get(d, "category", (str, type(None)), where, default=None),
+        explanation=explanation,
+        evidence=_get(d, "evidence", (str, type(None)), where, default=None),
+        output=_get(d, "output_tail", (str,), where, default=""),
+        output_warning=_get(d, "output_warning", (str, type(None)), where, default=None),
+    )
+
+
+def _strings(items: list[Any], where: str) -> list[str]:
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise _Bad(f"{where}[{i}]", "expected a string")
+    return items
+
+
+def _check_result(d: dict[str, Any], where: str) -> CheckResult:
+    expect = _get(d, "expect", (dict,), where, default={})
+    check = Check(
+        kind=_get(d, "kind", (str,), where),
+        target=_get(d, "target", (str,), where),
+        expect=dict(expect),
+        path=_get(d, "path", (str, type(None)), where, default=None) or "",
+        line=_get(d, "line", (int, type(None)), where, default=None) or 0,
+    )
+    return CheckResult(check, passed=_get(d, "passed", (bool,), where),
+                       message=_get(d, "message", (str,), where, default=""))
+
+
+def _doc_result(d: dict[str, Any], where: str) -> DocResult:
+    path = _get(d, "path", (str,), where)
+    return DocResult(
+        path=path,
+        image=_get(d, "image", (str,), where),
+        status=_get(d, "status", (str,), where, choices=DOC_STATUSES),
+        duration_s=_num(d, "duration_s", where),
+        steps=[_step_result(s, path, f"{where}.steps[{i}]")
+               for i, s in enumerate(_get(d, "steps", (list,), where, default=[]))],
+        checks=[_check_result(c, f"{where}.checks[{i}]")
+                for i, c in enumerate(_get(d, "checks", (list,), where, default=[]))],
+        error=_get(d, "error", (str, type(None)), where, default=None),
+        artifacts=_get(d, "artifacts", (str, type(None)), where, default=None),
+    )
+
+
+def run_from_dict(data: dict[str, Any], source: str | None = None) -> RunResult:
+    """The RunResult a report.json dict describes; `source` names the file in errors."""
+    try:
+        host = _get(data, "host", (dict,), "")
+        return RunResult(
+            run_id=_get(data, "run_id", (str,), ""),
+            started_at=_get(data, "started_at", (str,), ""),
+            host=HostInfo(
+                accel=_get(host, "accel", (str,), "host"),
+                why=_get(host, "why", (str,), "host"),
+                cpu_mode=_get(host, "cpu_mode", (str,), "host", default=""),
+                nested=_get(host, "nested", (str, type(None)), "host", default=None),
+            ),
+            docs=[_doc_result(d, f"docs[{i}]") for i, d in enumerate(_get(data, "docs", (list,), ""))],
+        )
+    except _Bad as exc:
+        raise DoctestError(f"not a valid report: {exc}", source) from None
+
+
+@dataclass
+class LoadedReport:
+    """A report.json read back: the run plus what only the file knows (was the run finished?)."""
+
+    path: Path  # the report.json file
+    schema_version: int
+    run: RunResult
+    complete: bool
+    finished_at: str | None
+    tool_version: str | None
+
+
+def read_report(path: Path | str) -> LoadedReport:
+    """Read `path` (a report folder or a report.json file); DoctestError naming it when it cannot be used."""
+    p = Path(path)
+    file = p / REPORT_NAME if p.is_dir() else p
+    if not file.is_file():
+        raise DoctestError(f"no {REPORT_NAME} here" if p.is_dir() else "no such report file or folder", str(p))
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DoctestError(f"cannot read: {exc}", str(file)) from None
+    except json.JSONDecodeError as exc:
+        raise DoctestError(f"not JSON: {exc.msg}", str(file), exc.lineno) from None
+    if not isinstance(data, dict):
+        raise DoctestError("not a doctest-runner report (not a JSON object)", str(file))
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DoctestError("not a doctest-runner report (no schema_version)", str(file))
+    if not 1 <= version <= SCHEMA_VERSION:  # older versions only lack fields; newer may mean other things
+        raise DoctestError(f"schema_version {version} is newer than this doctest-runner reads "
+                           f"({SCHEMA_VERSION})" if version > SCHEMA_VERSION else f"bad schema_version {version}",
+                           str(file))
+    run = run_from_dict(data, str(file))
+    tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+    return LoadedReport(
+        path=file,
+        schema_version=version,
+        run=run,
+        complete=data.get("complete") is True,
+        finished_at=data.get("finished_at") if isinstance(data.get("finished_at"), str) else None,
+        tool_version=tool.get("version") if isinstance(tool.get("version"), str) else None,
+    )
