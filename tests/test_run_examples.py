@@ -30,7 +30,7 @@ SEEDED = {
     f"{EX}/missing-package.md": (4, 5, "package-not-found"),
     f"{EX}/missing-tool.md": (8, 8, "command-not-found"),
     f"{EX}/monitor-service.md": (6, 6, "service"),
-    f"{EX}/swap-check.md": (7, 7, "unknown"),
+    f"{EX}/forwarding-check.md": (7, 7, "unknown"),
     f"{EX}/unpack-release.md": (9, 9, "placeholder"),
 }
 CLEAN = {f"{EX}/hello-service.md"}

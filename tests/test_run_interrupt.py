@@ -22,7 +22,7 @@ pytestmark = pytest.mark.vm
 
 REPO = Path(__file__).resolve().parents[1]
 EX = "docs_under_test/examples"
-GUIDES = [f"{EX}/missing-tool.md", f"{EX}/hello-service.md", f"{EX}/swap-check.md"]
+GUIDES = [f"{EX}/missing-tool.md", f"{EX}/hello-service.md", f"{EX}/forwarding-check.md"]
 
 
 def _domains() -> list[str]:

@@ -25,6 +25,7 @@ COMMANDS = {
     "doctor": "doctor_cmd",
     "shell": "shell_cmd",
     "merge": "merge_cmd",
+    "cache": "cache_cmd",
 }
 
 

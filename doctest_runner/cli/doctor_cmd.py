@@ -193,7 +193,52 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--fix", action="store_true",
                    help="start virtlogd and libvirtd if they are not running (root); remove stale VMs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--host", dest="hosts", action="append", default=[], metavar="URI",
+                   help="also check this remote libvirt host (qemu+ssh://user@host/system; repeatable); "
+                   "with --fix, remove VMs there left by dead runs of this machine")
     return p
+
+
+def gather_remote(uri: str, fix: bool = False) -> tuple[list[CheckItem], list[str]]:
+    """One remote host: SSH and libvirt reachable, acceleration, VM slots, image pool, stale VMs of ours."""
+    from doctest_runner.vm.remote import RemoteHost, parse_host, reap_remote, records_dir
+
+    items: list[CheckItem] = []
+    fixed: list[str] = []
+    try:
+        spec = parse_host(uri)
+    except DoctestError as exc:
+        return [CheckItem(f"host {uri}", "fail", exc.message)], fixed
+    name = f"host {spec.label}"
+    try:
+        with RemoteHost(spec) as rh:
+            probe = rh.probe()
+            items.append(CheckItem(name, "ok", f"libvirt {probe.libvirt_version} over SSH; guest SSH tunnels "
+                                               "through the same connection"))
+            items.append(CheckItem(f"{name} accel", "ok", f"{probe.host.accel}: {probe.host.why}"))
+            items.append(CheckItem(f"{name} capacity", "ok" if probe.slots else "fail",
+                                   f"{probe.slots} VM slot(s): {probe.free_mb} MiB free, {probe.cores} cores"))
+            try:
+                pool = rh.pool()
+                pool.refresh(0)
+                vols = pool.listVolumes()
+                items.append(CheckItem(f"{name} pool", "ok", f"{spec.pool} at {rh.pool_dir(pool)}: "
+                                                             f"{len(vols)} volume(s)"))
+            except Exception as exc:  # the run would fail at its first upload: say so now
+                items.append(CheckItem(f"{name} pool", "fail", f"{spec.pool}: {exc}"))
+            if fix:
+                fixed.extend(f"removed stale VM {n} on {spec.label}" for n in reap_remote(spec, rh))
+    except DoctestError as exc:
+        items.append(CheckItem(name, "fail", exc.message))
+        return items, fixed
+    from doctest_runner.vm.state import read_owner
+
+    stale = [d.name for d in sorted(records_dir(spec).iterdir())
+             if (o := read_owner(d)) is not None and not o.kept and not o.alive()]
+    items.append(CheckItem(f"{name} stale VMs", "warn" if stale else "ok",
+                           f"{len(stale)} left by dead runs: {', '.join(stale)} (--fix removes them)" if stale
+                           else "none"))
+    return items, fixed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -207,6 +252,10 @@ def run(args: argparse.Namespace) -> int:
 
             fixed.extend(f"removed stale VM {n}" for n in reap_stale())
     items, use = gather()
+    for uri in getattr(args, "hosts", []):
+        more, done = gather_remote(uri, fix=args.fix)
+        items.extend(more)
+        fixed.extend(done)
     ok = all(i.status != "fail" for i in items)
     if args.json:
         print(json.dumps({"ok": ok, "use": use, "checks": [asdict(i) for i in items], "fixed": fixed}, indent=2))

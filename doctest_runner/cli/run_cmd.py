@@ -44,6 +44,19 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--shard", type=parse_shard, metavar="I/N",
                    help="run only part I of N of the guides (stable split, balanced by --history durations); "
                    "combine the parts with `doctest-runner merge`")
+    p.add_argument("--host", dest="hosts", action="append", default=[], metavar="URI",
+                   help="also run guides on this libvirt host (qemu+ssh://user@host/system; repeatable); "
+                   "guides go to the host with the most free VM slots")
+    p.add_argument("--no-local", action="store_true", help="with --host: run no guide on the local libvirt")
+    p.add_argument("--cold-boot", action="store_true",
+                   help="boot every VM cold instead of restoring a saved booted machine")
+    p.add_argument("--checkpoint", choices=("step", "heading", "off"), default="off",
+                   help="keep a checkpoint of each guide's VM after every passing step or heading (for --resume)")
+    p.add_argument("--resume", action="store_true",
+                   help="start each guide from its last checkpoint whose steps above are unchanged")
+    p.add_argument("--no-shared-prefix", action="store_true",
+                   help="do not run the first steps that guides share only once")
+    p.add_argument("--cache-max", metavar="SIZE", help="size limit of saved machines and checkpoints (default 20G)")
     return p
 
 
@@ -66,16 +79,33 @@ def load_plans(args: argparse.Namespace):
     return plans, planset
 
 
+def _size(text: str | None) -> int | None:
+    from doctest_runner.run.checkpoint import parse_size
+
+    try:
+        return parse_size(text) if text else None
+    except ValueError as exc:
+        raise DoctestError(f"--cache-max: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.accel:
         import os
 
         os.environ["DOCTEST_RUNNER_ACCEL"] = args.accel
+    if args.no_local and not args.hosts:
+        raise DoctestError("--no-local needs at least one --host URI")
+    if args.hosts:
+        from doctest_runner.vm.remote import parse_host
+
+        for uri in args.hosts:  # a malformed URI fails before anything is planned or built
+            parse_host(uri)
     plans, planset = load_plans(args)
     plans = apply_shard(plans, args.shard, history=args.history, out_dir=args.out,
                         log=lambda msg: print(msg, file=sys.stderr))
     host = check_host_ready()
-    print(f"acceleration: {host.accel} ({host.why})", file=sys.stderr)
+    if not args.no_local:
+        print(f"acceleration: {host.accel} ({host.why})", file=sys.stderr)
     options = RunOptions(
         guide=GuideOptions(
             keep_going=args.keep_going,
@@ -85,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
             accel=args.accel,
             image=args.image,
             keep_on_failure=args.keep_on_failure,
+            fast=not args.cold_boot,
+            checkpoint=args.checkpoint,
+            resume=args.resume,
         ),
         jobs=args.jobs,
         out_dir=args.out,
@@ -93,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
         codeowners=args.codeowners,
         source_root=Path(args.source) if args.source else None,
         progress=not args.no_progress,
+        hosts=list(args.hosts),
+        local=not args.no_local,
+        prefixes=not args.no_shared_prefix,
+        cache_max=_size(args.cache_max),
     )
     result = run_plans(plans, options, host=host)
     from doctest_runner.report.terminal import summary_text

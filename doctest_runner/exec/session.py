@@ -333,8 +333,8 @@ class GuestSession:
             while not step.done:
                 now = time.monotonic()
                 if watcher is None and now - t0 >= self.interactive_grace:
-                    script = shlex.quote(posixpath.join(self.dir, "watch.sh"))
-                    watcher = self._open("watch", f"exec sudo -n bash {script}"
+                    watch_sh = shlex.quote(posixpath.join(self.dir, "watch.sh"))
+                    watcher = self._open("watch", f"exec sudo -n bash {watch_sh}"
                                          f" {shlex.quote(self.dir)} {n} {self.watch_interval}", q)
                     chans["watch"] = watcher
                 if deadline is not None and not timed_out and now >= deadline:

@@ -27,6 +27,13 @@ from doctest_runner.model import (
 
 OutputCallback = Callable[[Step, str, str], None]
 
+# SSH can be up before udev has loaded kvm_amd/kvm_intel: when the guest CPU offers svm/vmx,
+# wait (bounded) for /dev/kvm, so neither the verdicts nor the guide's own checks race the boot.
+KVM_PROBE = (
+    "grep -qwE 'svm|vmx' /proc/cpuinfo || exit 1; "
+    "for _ in $(seq 1 100); do [ -e /dev/kvm ] && exit 0; sleep 0.2; done; exit 1"
+)
+
 
 @dataclass
 class GuideOptions:
@@ -40,6 +47,9 @@ class GuideOptions:
     image: str | None = None  # overrides the plan's image
     keep_on_failure: bool = False
     memory_mb: int = 2048
+    fast: bool = True  # restore a saved booted machine instead of a cold boot (vm/snapshot.py)
+    checkpoint: str = "off"  # step | heading | off: when to keep a checkpoint of the guide's VM
+    resume: bool = False  # start from the last checkpoint whose steps above are unchanged
 
 
 def slug(path: str) -> str:
@@ -61,6 +71,11 @@ class GuideRun:
     kvm_available: bool | None = None
     host: HostInfo | None = None
     machine: object | None = None
+    vm_host: str | None = None  # a remote libvirt URI (run --host); None: the local libvirt
+    prefix_wait: tuple[int, str, int] | None = None  # shared prefix: (steps, key, leader index) to start from
+    prefix_publish: dict[int, str] = field(default_factory=dict)  # checkpoints other guides wait for
+    board: object | None = None  # run/prefix.PrefixBoard
+    resumed: int = 0  # steps restored from a checkpoint instead of run
     _stack: contextlib.ExitStack | None = None
     _session: object | None = None
     _stopped: bool = False  # an earlier step failed and keep_going is off
@@ -79,6 +94,21 @@ class GuideRun:
         # the front ends build images up front (with progress); here it is a cache lookup
         image = build_image(self.options.image or self.plan.image, log=lambda _msg: None)
         self._stack = contextlib.ExitStack()
+        if self.vm_host is not None:
+            from functools import partial
+
+            from doctest_runner.vm.remote import boot_remote
+
+            boot = partial(boot_remote, uri=self.vm_host, log=self.log)  # noqa: F811 (same contract as vm.boot)
+        start_from = None
+        if self.vm_host is None:
+            from functools import partial
+
+            from doctest_runner.run import checkpoint as fast
+
+            start_from = fast.find_start(self, image)
+            boot = partial(fast.fresh_machine, fast=self.options.fast, start_from=start_from,  # noqa: F811
+                           log=self.log)
         try:
             machine = self._stack.enter_context(
                 boot(
@@ -95,16 +125,25 @@ class GuideRun:
             self.host = getattr(machine, "host", None)
             session = self._stack.enter_context(GuestSession(machine, log_dir=self.artifacts_dir / "steps"))
             self._session = session
-            probe = session.run("test -e /dev/kvm", timeout=30)
+            probe = session.run(KVM_PROBE, timeout=60)
             self.kvm_available = probe.exit_code == 0
-            for local, remote in self.plan.fixtures:
-                session.upload(Path(local), remote)
+            if start_from is not None and getattr(machine, "restored_from", None) is start_from:
+                from doctest_runner.run import checkpoint as fast
+
+                fast.adopt_session(self, start_from)  # fixtures and shell state came with the checkpoint
+            else:
+                self.resumed = 0
+                for local, remote in self.plan.fixtures:
+                    session.upload(Path(local), remote)
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
         """Remove the VM now (idempotent)."""
+        if self.board is not None:  # guides waiting on a prefix this one never reached run from the start
+            for key in self.prefix_publish.values():
+                self.board.post(key, None)
         if self._stack is not None:
             stack, self._stack = self._stack, None
             stack.close()
@@ -274,6 +313,15 @@ class GuideRun:
             self.start()
         except DoctestError as exc:
             return self.abort(str(exc))
-        for step in [*self.plan.setup, *self.plan.steps]:
+        from doctest_runner.run import checkpoint as fast
+
+        seq = [*self.plan.setup, *self.plan.steps]
+        points = fast.points(self, seq)
+        for i, step in enumerate(seq):
+            if i < self.resumed:
+                self.results.append(fast.restored_result(self, step))
+                continue
             self.run_step(step)
+            if i + 1 in points and not self.failed and self._session is not None:
+                fast.checkpoint(self, i + 1)
         return self.finish()

@@ -32,6 +32,10 @@ class RunOptions:
     codeowners: Path | None = None
     source_root: Path | None = None
     progress: bool = True
+    hosts: list[str] = field(default_factory=list)  # remote libvirt URIs (--host)
+    local: bool = True  # the local libvirt takes guides too (--no-local: only the remote hosts)
+    prefixes: bool = True  # guides that start alike run their shared first steps once (run/prefix.py)
+    cache_max: int | None = None  # bytes of saved machines kept (LRU); None: run/checkpoint.DEFAULT_MAX_SIZE
 
 
 def default_jobs() -> int:
@@ -140,9 +144,14 @@ def run_plans(
 
     for name in reap_stale():
         say(f"removed a VM left by a dead run: {name}")
+    scheduler, probes = _scheduler(options, say)
+    if probes and not options.local:  # no guide runs here: report the remote host's acceleration
+        run.host = HostInfo(accel=probes[0].host.accel, why=f"{probes[0].label}: {probes[0].host.why}",
+                            cpu_mode=probes[0].host.cpu_mode, nested=probes[0].host.nested)
     # Images first, one at a time: parallel guides then only read the cached bases.
     for image in sorted({options.guide.image or p.image for p in plans if any(s.status == "run" for s in p.steps)}):
         build_image(image, log=say)
+    prefixes, board = _prefixes(plans, options, say)
 
     def one(index: int, plan: Plan) -> DocResult:
         if cancelled.is_set():
@@ -150,6 +159,11 @@ def run_plans(
         def on_output(step: Step, stream: str, text: str) -> None:
             progress.update(plan, f"line {step.line}: {step.command.splitlines()[0][:50]}")
 
+        vm_host = scheduler.acquire() if scheduler is not None else None
+        if cancelled.is_set():  # woke up after Ctrl-C: boot nothing more
+            if scheduler is not None:
+                scheduler.release(vm_host)
+            raise KeyboardInterrupt
         gr = GuideRun(
             plan=plan,
             options=options.guide,
@@ -157,7 +171,12 @@ def run_plans(
             run_id=f"{run.run_id}-{index}",
             on_output=on_output,
             log=say,
+            vm_host=vm_host,
         )
+        if vm_host is None and prefixes is not None:  # shared prefixes (run/prefix.py)
+            gr.board = board
+            gr.prefix_wait = prefixes.wait.get(index)
+            gr.prefix_publish = dict(prefixes.publish.get(index, {}))
         with lock:
             active[plan.path] = gr
         progress.update(plan, "booting")
@@ -170,6 +189,8 @@ def run_plans(
         finally:
             with lock:
                 active.pop(plan.path, None)
+            if scheduler is not None:
+                scheduler.release(vm_host)
         progress.update(plan, result.status, advance=len(plan.steps))
         return result
 
@@ -177,7 +198,8 @@ def run_plans(
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
-    pool = ThreadPoolExecutor(max_workers=options.jobs or default_jobs(), thread_name_prefix="guide")
+    workers = options.jobs or (scheduler.total if scheduler is not None else default_jobs())
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="guide")
     try:
         futures = {pool.submit(one, i, p): p for i, p in enumerate(plans)}
         for fut in as_completed(futures):
@@ -205,12 +227,66 @@ def run_plans(
     order = {p.path: i for i, p in enumerate(plans)}
     run.docs.sort(key=lambda d: order.get(d.path, 0))
     writer.finish()
+    if options.guide.fast:
+        from doctest_runner.run.checkpoint import DEFAULT_MAX_SIZE, prune
+
+        try:
+            prune(options.cache_max or DEFAULT_MAX_SIZE, log=say)
+        except Exception as exc:  # the cache limit is housekeeping: never fail a run over it
+            say(f"cache prune failed: {exc}")
     write_all(run, out, codeowners=options.codeowners, source_root=options.source_root)
     if options.history:
         from doctest_runner.history import History
 
         History(options.history).record(run)
     return run
+
+
+def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None]):
+    """Saved states first (one cold boot per image, once), then which guides share their first steps."""
+    if not options.guide.fast or not options.local:
+        return None, None
+    from doctest_runner.image import build_image
+    from doctest_runner.run.checkpoint import sequence_keys
+    from doctest_runner.run.prefix import PrefixBoard, plan_prefixes
+    from doctest_runner.vm.accel import choose_accel
+    from doctest_runner.vm.snapshot import ensure_state, qemu_version
+
+    keys: list[list[str] | None] = []
+    accel = choose_accel(options.guide.accel).accel
+    for plan in plans:
+        name = options.guide.image or plan.image
+        if not any(s.status == "run" for s in plan.steps):
+            keys.append(None)
+            continue
+        image = build_image(name, log=lambda _m: None)
+        try:
+            ensure_state(image, accel=options.guide.accel, memory_mb=options.guide.memory_mb,
+                         boot_timeout=options.guide.boot_timeout, log=say)
+        except Exception as exc:  # each guide falls back to a cold boot and says so
+            say(f"could not save a booted {name} machine: {exc}")
+        mkey = f"{image.name}:{image.recipe_hash}:{qemu_version()}:{accel}:{options.guide.memory_mb}"
+        keys.append(sequence_keys([*plan.setup, *plan.steps], mkey, plan) if options.prefixes else None)
+    pp = plan_prefixes(keys)
+    for i, (k, key, leader) in sorted(pp.wait.items()):
+        say(f"shared prefix: {plans[i].path} starts from {plans[leader].path} after {k} step(s) ({key})")
+    return pp, PrefixBoard()
+
+
+def _scheduler(options: RunOptions, say: Callable[[str], None]):
+    """With --host: slots per host from its free memory and cores (the local host's from `default_jobs`)."""
+    if not options.hosts:
+        return None, []
+    from doctest_runner.vm.remote import Scheduler, probe_hosts
+
+    slots: dict[str | None, int] = {None: default_jobs()} if options.local else {}
+    probes = []
+    for probe in probe_hosts(options.hosts, options.guide.memory_mb, options.guide.accel):
+        say(f"host {probe.label}: {probe.slots} VM slot(s) ({probe.free_mb} MiB free, {probe.cores} cores, "
+            f"libvirt {probe.libvirt_version}); acceleration {probe.host.accel} ({probe.host.why})")
+        slots[probe.uri] = probe.slots
+        probes.append(probe)
+    return Scheduler(slots), probes
 
 
 def check_host_ready() -> HostInfo:

@@ -109,6 +109,7 @@ class Machine:
     host: HostInfo
     image: BuiltImage | None = None
     boot_seconds: float | None = None  # domain start -> first SSH login
+    restored_from: Any = None  # the saved machine (vm/snapshot.py) it was restored from, None: cold boot
     _dom: Any = field(default=None, repr=False)
     _conn: Any = field(default=None, repr=False)
     _vmdir: Path | None = field(default=None, repr=False)

@@ -1,0 +1,65 @@
+"""Restored machines (TCG here): distinct identities, fallback to a cold boot, resume from a checkpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doctest_runner.vm.snapshot import _guest, ensure_state, fresh_machine
+
+pytestmark = pytest.mark.vm
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_two_restored_vms_have_their_own_keys_ids_and_ports(built_image, tmp_path):
+    ensure_state(built_image)
+    with contextlib.ExitStack() as stack:
+        ms = [stack.enter_context(fresh_machine(built_image, run_id=f"fast-{i}-{tmp_path.name[-8:]}",
+                                                workdir=tmp_path)) for i in range(2)]
+        assert all(m.restored_from is not None for m in ms)
+        seen = [_guest(m, "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub")[1] for m in ms]
+        assert seen[0] != seen[1] and ms[0].ssh_port != ms[1].ssh_port
+        ids = [s.split()[0] for s in seen]
+        assert ids[0] != ids[1]
+
+
+def test_corrupt_state_falls_back_to_cold_boot(built_image, tmp_path):
+    state = ensure_state(built_image)
+    logs: list[str] = []
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "memory.sav").write_bytes(b"LibvirtQemudSave" + b"\0" * 200)
+    from dataclasses import replace
+
+    broken = replace(state, path=bad)
+    with fresh_machine(built_image, run_id=f"fast-bad-{tmp_path.name[-8:]}", workdir=tmp_path, start_from=broken,
+                       log=logs.append) as m:
+        assert m.restored_from is None
+        assert _guest(m, "true")[0] == 0
+    assert any("cold boot" in line for line in logs), logs
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "doctest_runner", "run", "--no-progress", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_resume_reruns_only_from_the_failed_step(tmp_path):
+    guide = tmp_path / "guide.md"
+    guide.write_text("# T\n\n```console\n$ export A=hello\n$ cd /tmp\n$ cat nosuchfile\n```\n")
+    _run(str(guide), "--out", str(tmp_path / "o1"), "--checkpoint", "step")
+    guide.write_text(guide.read_text().replace("cat nosuchfile", 'test "$A" = hello && pwd | grep -qx /tmp'))
+    proc = _run(str(guide), "--out", str(tmp_path / "o2"), "--resume")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "resume: 2 step(s) unchanged" in proc.stdout + proc.stderr
+    steps = json.loads((tmp_path / "o2" / "report.json").read_text())["docs"][0]["steps"]
+    assert [s["status"] for s in steps] == ["passed"] * 3
+    assert "previous run" in (steps[0].get("explanation") or "")
+    guide.write_text(guide.read_text().replace("export A=hello", "export A=hello B=1"))
+    proc = _run(str(guide), "--out", str(tmp_path / "o3"), "--resume")
+    assert "running from the start" in proc.stdout + proc.stderr
