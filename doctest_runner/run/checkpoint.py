@@ -166,7 +166,8 @@ def prune(max_size: int = DEFAULT_MAX_SIZE, log: Callable[[str], None] = lambda 
         in_use = layers_in_use()
         gone = plan_eviction(ents, layers, in_use, max_size)
         for e in gone:
-            log(f"evicted {e.kind} {e.path.name} (last used {time.strftime('%Y-%m-%d %H:%M', time.localtime(e.last_used))})")
+            used = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.last_used))
+            log(f"evicted {e.kind} {e.path.name} (last used {used})")
             remove_tree(e.path)
         needed = set(in_use)
         for e in entries():
@@ -182,7 +183,7 @@ def prune(max_size: int = DEFAULT_MAX_SIZE, log: Callable[[str], None] = lambda 
 
 # --- what GuideRun does with them (kept here so run/guide.py only calls in) ---------------------------------
 
-from doctest_runner.vm.snapshot import fresh_machine  # noqa: E402  (GuideRun.start boots through this)
+from doctest_runner.vm.snapshot import fresh_machine  # noqa: E402
 
 
 def machine_key(gr: Any, image: Any) -> str:

@@ -87,40 +87,15 @@ class GuideRun:
         """Build (or reuse) the image, boot a fresh VM, open the session, upload fixtures."""
         from doctest_runner.exec import GuestSession
         from doctest_runner.image import build_image
-        from doctest_runner.vm import boot
 
         self._started = time.monotonic()
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
         # the front ends build images up front (with progress); here it is a cache lookup
         image = build_image(self.options.image or self.plan.image, log=lambda _msg: None)
         self._stack = contextlib.ExitStack()
-        if self.vm_host is not None:
-            from functools import partial
-
-            from doctest_runner.vm.remote import boot_remote
-
-            boot = partial(boot_remote, uri=self.vm_host, log=self.log)  # noqa: F811 (same contract as vm.boot)
-        start_from = None
-        if self.vm_host is None:
-            from functools import partial
-
-            from doctest_runner.run import checkpoint as fast
-
-            start_from = fast.find_start(self, image)
-            boot = partial(fast.fresh_machine, fast=self.options.fast, start_from=start_from,  # noqa: F811
-                           log=self.log)
+        vm_context, start_from = self._vm_context(image)
         try:
-            machine = self._stack.enter_context(
-                boot(
-                    image,
-                    run_id=self.run_id,
-                    workdir=self.artifacts_dir,
-                    accel=self.options.accel,
-                    memory_mb=self.options.memory_mb,
-                    boot_timeout=self.options.boot_timeout,
-                    keep=False,
-                )
-            )
+            machine = self._stack.enter_context(vm_context)
             self.machine = machine
             self.host = getattr(machine, "host", None)
             session = self._stack.enter_context(GuestSession(machine, log_dir=self.artifacts_dir / "steps"))
@@ -139,6 +114,28 @@ class GuideRun:
             self.close()
             raise
 
+    def _vm_context(self, image):
+        """Where this guide's VM comes from: a remote host, or here (a checkpoint, a saved state, or a cold
+        boot: the checkpoint/snapshot layer decides). With --keep-on-failure the VM layer is asked to keep
+        the VM, and `finish()` removes it itself when the guide passed."""
+        common = dict(
+            run_id=self.run_id,
+            workdir=self.artifacts_dir,
+            accel=self.options.accel,
+            memory_mb=self.options.memory_mb,
+            boot_timeout=self.options.boot_timeout,
+            keep=self.options.keep_on_failure,
+        )
+        if self.vm_host is not None:
+            from doctest_runner.vm.remote import boot_remote
+
+            return boot_remote(image, uri=self.vm_host, log=self.log, **common), None
+        from doctest_runner.run import checkpoint
+        from doctest_runner.vm.snapshot import fresh_machine
+
+        start_from = checkpoint.find_start(self, image)
+        return fresh_machine(image, fast=self.options.fast, start_from=start_from, log=self.log, **common), start_from
+
     def close(self) -> None:
         """Remove the VM now (idempotent)."""
         if self.board is not None:  # guides waiting on a prefix this one never reached run from the start
@@ -148,16 +145,12 @@ class GuideRun:
             stack, self._stack = self._stack, None
             stack.close()
 
-    def keep_vm(self) -> str:
-        """Leave the VM running for a reviewer; returns how to get in and how to remove it."""
-        assert self._stack is not None and self.machine is not None
-        self._stack.pop_all()  # nothing closes the VM now
+    def _kept_message(self) -> str:
         m = self.machine
-        m.mark_kept()  # and the next run's reaper leaves it alone
         return (
             f"VM kept for {self.plan.path}: ssh -i {m.key_path} -p {m.ssh_port} "
             f"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {m.user}@{m.ssh_host}\n"
-            f"  remove it with: virsh -c qemu:///system destroy {m.name} && rm -f {m.overlay}"
+            f"  remove it with: virsh -c qemu:///system destroy {m.name} && rm -rf {m.overlay.parent}"
         )
 
     def finish(self) -> DocResult:
@@ -172,8 +165,11 @@ class GuideRun:
             else:
                 checks = []
             result = self._doc_result(checks)
-            if self.failed and self.options.keep_on_failure and self._stack is not None:
-                self.log(self.keep_vm())
+            if self.options.keep_on_failure and self.machine is not None:
+                if self.failed:  # the VM layer keeps it when the context closes
+                    self.log(self._kept_message())
+                else:
+                    self.machine.destroy()
             return result
         finally:
             self.close()

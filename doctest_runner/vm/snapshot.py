@@ -404,7 +404,6 @@ def identity_script(keys: dict[str, tuple[str, str]], machine_id: str, epoch: fl
 
 def _wait_new_host_key(machine: Any, pub: str, deadline: float) -> None:
     """Until sshd serves the new ed25519 key (after its reload): then a session sees the new identity."""
-    import paramiko
 
     from doctest_runner.vm.machine import _quiet_paramiko
 
