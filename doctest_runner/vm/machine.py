@@ -248,6 +248,20 @@ class _SigtermGuard:
             signal.signal(signal.SIGTERM, self.old if self.old is not None else signal.SIG_DFL)
 
 
+
+def prepare_disk_and_log(vmdir: Path, backing: Path, workdir: Path | None, name: str) -> tuple[Path, Path]:
+    """The VM's own qcow2 overlay on `backing` (never written), and a fresh console log path."""
+    overlay = vmdir / "overlay.qcow2"
+    res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(backing),
+                          str(overlay)], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise DoctestError(f"qemu-img create failed for {overlay}: {res.stderr.strip()}")
+    logdir = Path(workdir) if workdir is not None else vmdir
+    logdir.mkdir(parents=True, exist_ok=True)
+    console_log = (logdir / f"{name}.console.log").resolve()
+    console_log.unlink(missing_ok=True)
+    return overlay, console_log
+
 def _kernel_cmdline(image: BuiltImage) -> str:
     # A machine id per VM, as two installs would have; the image's own stays untouched.
     return f"{image.cmdline} systemd.machine_id={uuid.uuid4().hex}".strip()
@@ -279,15 +293,7 @@ def boot(image: BuiltImage, *, run_id: str | None = None, workdir: Path | None =
     with guard:
         try:
             write_owner(vmdir, name, base=image.base)
-            overlay = vmdir / "overlay.qcow2"
-            res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(image.base),
-                                  str(overlay)], capture_output=True, text=True)
-            if res.returncode != 0:
-                raise DoctestError(f"qemu-img create failed for {overlay}: {res.stderr.strip()}")
-            logdir = Path(workdir) if workdir is not None else vmdir
-            logdir.mkdir(parents=True, exist_ok=True)
-            console_log = (logdir / f"{name}.console.log").resolve()
-            console_log.unlink(missing_ok=True)
+            overlay, console_log = prepare_disk_and_log(vmdir, Path(image.base), workdir, name)
             conn = connect()
             dom = None
             for attempt in range(5):

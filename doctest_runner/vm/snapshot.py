@@ -483,6 +483,7 @@ def restore(entry: SavedMachine, image: BuiltImage, *, run_id: str, workdir: Pat
         _SigtermGuard,
         connect,
         free_port,
+        prepare_disk_and_log,
     )
 
     host = HostInfo(accel=entry.accel, why="restored from a saved machine",
@@ -515,15 +516,10 @@ def restore(entry: SavedMachine, image: BuiltImage, *, run_id: str, workdir: Pat
 
             kt = threading.Thread(target=gen, daemon=True)
             kt.start()
-            overlay = vmdir / "overlay.qcow2"
-            res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
-                                  str(entry.top_layer()), str(overlay)], capture_output=True, text=True)
-            if res.returncode != 0:
-                raise RestoreError(f"qemu-img create failed: {res.stderr.strip()}")
-            logdir = Path(workdir) if workdir is not None else vmdir
-            logdir.mkdir(parents=True, exist_ok=True)
-            console_log = (logdir / f"{name}.console.log").resolve()
-            console_log.unlink(missing_ok=True)
+            try:
+                overlay, console_log = prepare_disk_and_log(vmdir, Path(entry.top_layer()), workdir, name)
+            except DoctestError as exc:
+                raise RestoreError(str(exc)) from None
             conn = connect()
             copy = vmdir / "restore.sav"
             port = 0
