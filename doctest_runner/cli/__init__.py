@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import threading
 
 from doctest_runner import __version__
 from doctest_runner.model import DoctestError
@@ -65,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("doctest-runner: interrupted", file=sys.stderr)
+        if threading.active_count() > 1:
+            # the run already removed its VMs and wrote its reports; guide threads still waiting on a
+            # VM that is gone must not hold the exit for minutes
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     except BrokenPipeError:
         return 0
