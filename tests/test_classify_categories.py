@@ -394,3 +394,23 @@ def test_common_warnings_do_not_decide_the_category():
 def test_dpkg_without_root():
     v = run("dpkg -i kata.deb", "dpkg: error: requested operation requires superuser privilege\n", 2)
     assert (v.category, v.evidence) == ("permission", "dpkg: error: requested operation requires superuser privilege")
+
+
+def test_a_stdin_read_that_carried_on_does_not_hide_the_network_failure():
+    """debconf probes the closed stdin during `apt-get install -y`, falls back, and the step then
+    fails on a download: the verdict is the download, not 'interactive'."""
+    from doctest_runner.classify import classify
+    from doctest_runner.model import ExecResult, Step
+
+    step = Step(id="g.md:5", path="g.md", line=5, end_line=6, heading=(), kind="bare",
+                command="sudo apt-get install -y zstd\ncurl -fsSLO https://github.com/x/y/releases/download/v1/y.tar.zst")
+    out = ("debconf: unable to initialize frontend: Dialog\n"
+           "debconf: falling back to frontend: Teletype\n"
+           "dpkg-preconfigure: unable to re-open stdin:\n"
+           "Setting up zstd (1.5.4+dfsg2-5) ...\n"
+           "curl: (6) Could not resolve host: github.com\n")
+    v = classify(step, ExecResult(exit_code=6, output=out, duration_s=3.0, interactive=True))
+    assert (v.category, v.evidence) == ("network", "curl: (6) Could not resolve host: github.com")
+    # with nothing else in the output, the executor's flag still decides
+    v = classify(step, ExecResult(exit_code=1, output="", duration_s=1.0, interactive=True))
+    assert v.category == "interactive"

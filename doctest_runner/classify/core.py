@@ -5,9 +5,10 @@ the order of the checks below matters: when a download fails to resolve its host
 fails on the empty file, the report must blame the network, not the tar command.
 
 Precedence (first that applies wins):
-  interactive > needs-kvm by requirement > placeholder (unresolved `<x>`, unbound variable)
-  > network connectivity > placeholder (empty expansion seen in the output) > network HTTP errors
-  > needs-kvm > timeout > syntax > permission > package-not-found > command-not-found > service
+  interactive (a prompt message) > needs-kvm by requirement > placeholder (unresolved `<x>`,
+  unbound variable) > network connectivity > placeholder (empty expansion seen in the output)
+  > network HTTP errors > needs-kvm > timeout > syntax > permission > package-not-found
+  > command-not-found > service > interactive (the executor saw a read on the closed stdin)
   > placeholder (quoted `<x>` echoed in the output) > unknown.
 """
 
@@ -223,6 +224,15 @@ def _timeout_verdict(step: Step, result: ExecResult, lines: list[str]) -> Verdic
     )
 
 
+def _interactive_verdict(last: str | None) -> Verdict:
+    return Verdict(
+        "interactive",
+        "the step waited for input: make it non-interactive (-y, DEBIAN_FRONTEND=noninteractive, "
+        "no -t) or mark it pty",
+        trim(last) if last else NO_OUTPUT,
+    )
+
+
 def _kvm_by_command(step: Step, kvm_available: bool) -> bool:
     return not kvm_available and bool(
         re.search(r"\bkata-runtime\s+check\b|\bkata-check\b|\bkvm-ok\b|/dev/kvm\b|\bmodprobe\s+kvm", step.command)
@@ -248,17 +258,12 @@ def classify(
 
     hits = _scan(lines)
 
-    # 1. It waited for a person: the flag from the executor, a known message, or a prompt at the end.
+    # 1. It waited for a person: a known message, or a prompt left at the end of a hung step.
     if "interactive" in hits:
         return _from_hit(_strongest(hits["interactive"]))
     last = last_nonempty(lines)
-    if result.interactive or (result.timed_out and last and R.PROMPT_AT_END.search(last)):
-        return Verdict(
-            "interactive",
-            "the step waited for input: make it non-interactive (-y, DEBIAN_FRONTEND=noninteractive, "
-            "no -t) or mark it pty",
-            trim(last) if last else NO_OUTPUT,
-        )
+    if result.timed_out and last and R.PROMPT_AT_END.search(last):
+        return _interactive_verdict(last)
 
     # 2. A step that needs KVM on a machine without it is the machine's fault, whatever it printed.
     if not kvm_available and "kvm" in step.options.requires:
@@ -316,6 +321,10 @@ def classify(
     state = _service_state_verdict(step, lines)
     if state is not None:
         return state
+    # The executor saw a read on the closed stdin, and nothing else explains the failure (a read that
+    # got end-of-input and carried on, like debconf's probe during `apt-get install -y`, is no verdict).
+    if result.interactive:
+        return _interactive_verdict(last)
     if result.exit_code == 127:
         return Verdict(
             "command-not-found",
