@@ -49,7 +49,7 @@ def _step_items(run: RunResult, multi_image: bool) -> tuple[list[_Item], list[_I
         sr = b.step
         images = f" ({md(', '.join(b.images))})" if multi_image else ""
         text = (
-            f"- [ ] {md(b.location)}{images} — step \"{md(data.first_line(sr.step.command))}\" — "
+            f"- [ ] {md(b.location)}{images} — step \"{md(data.broken_command(sr))}\" — "
             f"{b.category}: {md(sr.evidence or '(no output)')} — {_hint(b.category, sr.explanation)}"
         )
         (env_items if b.group == "environment" else doc_items).append(_Item(b.path, b.line, text))
@@ -140,7 +140,7 @@ def checklist_markdown(run: RunResult, *, codeowners: Path | str | CodeOwners | 
                 continue
             seen.add(key)
             lines.append(
-                f"- [ ] {md(data.location(sr))} — step \"{md(data.first_line(sr.step.command))}\" — "
+                f"- [ ] {md(data.location(sr))} — step \"{md(data.broken_command(sr))}\" — "
                 f"output-mismatch: {md(sr.output_warning)} — {data.HINTS['output-mismatch']}"
             )
         lines.append("")

@@ -58,6 +58,16 @@ def first_line(command: str, limit: int = 80) -> str:
     return ""
 
 
+def broken_command(sr: StepResult, limit: int = 80) -> str:
+    """The command line at the failing doc line of a multi-line step (the one to fix), else its first line."""
+    step = sr.step
+    if sr.failed_line and sr.failed_line != step.line and sr.failed_line in step.line_map:
+        text = step.command.splitlines()[step.line_map.index(sr.failed_line)].strip()
+        if text:
+            return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return first_line(step.command, limit)
+
+
 def is_broken(sr: StepResult) -> bool:
     return sr.status in BROKEN
 
