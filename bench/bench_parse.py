@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from doctest_runner.parse import parse_file, parse_text
 from doctest_runner.parse.shell import default_checker
+from doctest_runner.plan import plan_paths
 
 
 def main() -> int:
@@ -72,6 +73,16 @@ def main() -> int:
     for path, times in slowest:
         print(f"  {statistics.median(times) * 1000:7.2f} ms  {path.relative_to(args.docs)}")
     print(f"bash checks: {default_checker.stats}")
+
+    # parse and plan, as `list`/`lint`/`run` do it: discovery, parsing, sidecars, distro tabs
+    planned = []
+    for _ in range(args.passes):
+        default_checker._cache.clear()
+        t0 = time.perf_counter()
+        planset = plan_paths([str(args.docs)])
+        planned.append(time.perf_counter() - t0)
+    print(f"parse and plan (plan_paths), cold cache: median {statistics.median(planned) * 1000:.1f} ms, "
+          f"{len(planset.plans)} plans, {sum(len(p.steps) for p in planset.plans)} steps")
 
     if args.big:
         section = ("## Part {i}\n\n- Then run:\n\n  ```console\n  $ echo part-{i} \\\n      --flag\n  part-{i}\n"
