@@ -38,6 +38,7 @@ def step_dict(sr: StepResult) -> dict[str, Any]:
         "location": data.location(sr),
         "heading": list(step.heading),
         "command": step.command,
+        "line_map": list(step.line_map),
         "kind": step.kind,
         "origin": step.origin,
         "alternative": step.alternative,

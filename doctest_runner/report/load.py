@@ -4,7 +4,7 @@
     run_dict(run_from_dict(d)) == d              # for d = run_dict(x): nothing the report says is lost
 
 What report.json does not hold cannot come back: full step output (only its 20-line tail), the
-step's line_map, expected output and annotation options. Everything the reports render is there.
+expected output and annotation options. Everything the reports render is there.
 A malformed report is a DoctestError naming the file and the field (`docs[1].steps[3].status`),
 never a traceback.
 """
@@ -87,6 +87,7 @@ def _step_result(d: dict[str, Any], doc_path: str, where: str) -> StepResult:
         end_line=_get(d, "end_line", (int,), where, default=line),
         heading=tuple(_strings(_get(d, "heading", (list,), where, default=[]), f"{where}.heading")),
         command=_get(d, "command", (str,), where),
+        line_map=tuple(int(n) for n in _get(d, "line_map", (list,), where, default=[]) if isinstance(n, int)),
         kind=_get(d, "kind", (str,), where, default="bare", choices=STEP_KINDS),
         origin=_get(d, "origin", (str,), where, default="doc", choices=ORIGINS),
         alternative=_get(d, "alternative", (str, type(None)), where, default=None),

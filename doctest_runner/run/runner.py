@@ -7,11 +7,13 @@ that are up before the process goes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -217,6 +219,15 @@ def run_plans(
             except Exception:
                 pass
         pool.shutdown(wait=False, cancel_futures=True)
+        # a thread may be half-way through starting a VM it has not handed over yet: give the threads
+        # a moment to unwind, then sweep this run's own VMs by its id
+        deadline = time.monotonic() + 15
+        for t in list(getattr(pool, "_threads", ())):
+            t.join(max(0.0, deadline - time.monotonic()))
+        from doctest_runner.vm.machine import remove_run_vms
+
+        with contextlib.suppress(Exception):
+            remove_run_vms(run.run_id)
         progress.stop()
         raise
     finally:

@@ -351,6 +351,32 @@ def _destroy_by_name(conn: Any, name: str) -> None:
     _wait_gone(name)
 
 
+def remove_run_vms(run_id: str) -> list[str]:
+    """Remove every local VM of one run of this process (domains `doctest-<run_id>-*` and their folders).
+
+    For an interrupted run: guide threads that were still starting a VM when the signal came
+    never handed it over, so the run sweeps what it owns by its own id."""
+    import libvirt
+
+    prefix = f"{PREFIX}{run_id}-"
+    removed: set[str] = set()
+    conn = connect()
+    try:
+        for dom in conn.listAllDomains():
+            if dom.name().startswith(prefix):
+                _destroy_by_name(conn, dom.name())
+                removed.add(dom.name())
+    except libvirt.libvirtError:
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+    for vmdir in vms_dir().glob(prefix + "*"):
+        remove_tree(vmdir)
+        removed.add(vmdir.name)
+    return sorted(removed)
+
+
 def reap_stale(*, include_kept: bool = False) -> list[str]:
     """Remove VMs (domain + overlay dir) with our prefix whose recorded owner process is dead.
 
