@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import re
 from pathlib import Path
 
@@ -12,16 +11,10 @@ import pytest
 from doctest_runner.model import DoctestError
 from doctest_runner.report import checklist_markdown, write_all
 from doctest_runner.report.codeowners import load_codeowners, parse_codeowners, pattern_regex
+from report_sample import sample
 
 DATA = Path(__file__).parent / "data" / "report"
 ITEM = re.compile(r"^- \[ \] (\S+)(?: \([^)]*\))? — step \"(.*)\" — ([a-z-]+): (.*) — (.+)$")
-
-
-def sample():
-    spec = importlib.util.spec_from_file_location("report_sample_run", DATA / "sample_run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def items(text: str) -> list[tuple[str, ...]]:

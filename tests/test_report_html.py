@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -12,16 +11,9 @@ from pathlib import Path
 import pytest
 
 from doctest_runner.report import report_html, write_all
+from report_sample import sample
 
-DATA = Path(__file__).parent / "data" / "report"
 KATA_DOCS = Path(__file__).resolve().parents[1] / ".." / "shared" / "kata-docs"
-
-
-def sample():
-    spec = importlib.util.spec_from_file_location("report_sample_run", DATA / "sample_run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 class _Collect(HTMLParser):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
 import subprocess
@@ -16,16 +15,10 @@ import pytest
 
 from doctest_runner.report import JsonReportWriter, run_dict, write_all
 from doctest_runner.report.json import load_schema
+from report_sample import sample
 
 DATA = Path(__file__).parent / "data" / "report"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def sample():
-    spec = importlib.util.spec_from_file_location("report_sample_run", DATA / "sample_run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def validator():

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from doctest_runner.model import DocResult, HostInfo, RunResult, Step, StepResult
 from doctest_runner.report import junit_xml, write_all
 from doctest_runner.report.junit import XSD_PATH
+from report_sample import sample
 
 xmlschema = pytest.importorskip("xmlschema")
-
-DATA = Path(__file__).parent / "data" / "report"
-
-
-def sample():
-    spec = importlib.util.spec_from_file_location("report_sample_run", DATA / "sample_run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def schema():

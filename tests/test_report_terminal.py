@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 from doctest_runner.model import DocResult, HostInfo, RunResult
 from doctest_runner.report.terminal import summary_text
-
-DATA = Path(__file__).parent / "data" / "report"
-
-
-def sample():
-    spec = importlib.util.spec_from_file_location("report_sample_run", DATA / "sample_run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from report_sample import sample
 
 
 def test_summary_lists_broken_steps_by_group():

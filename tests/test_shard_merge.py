@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,16 +18,9 @@ from doctest_runner.report.json import load_schema, run_dict
 from doctest_runner.report.load import LoadedReport, read_report, run_from_dict
 from doctest_runner.run.runner import exit_status
 from doctest_runner.run.shard import MANIFEST_NAME, assign_paths, merge_runs, merged_run_id, read_manifest
+from report_sample import sample
 
-DATA = Path(__file__).parent / "data" / "report"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def sample():
-    spec = importlib.util.spec_from_file_location("report_sample_run", DATA / "sample_run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
