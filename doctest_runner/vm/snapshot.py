@@ -180,29 +180,31 @@ def _mk(d: Path) -> Path:
 # --- the save image and its XML (pure but for file I/O) --------------------------------------------------
 
 
+def _read_save_header(f: Any, path: Path) -> tuple[tuple[int, ...], bytes, str]:
+    """A save image's header fields, its XML-and-cookie area, and the domain XML in it."""
+    head = f.read(HEADER.size)
+    if len(head) < HEADER.size or not head.startswith(SAVE_MAGIC):
+        raise DoctestError(f"{path}: not a libvirt save image")
+    fields = HEADER.unpack(head)
+    data_len, cookie_off = fields[2], fields[5]
+    data = f.read(data_len)
+    if len(data) != data_len:
+        raise DoctestError(f"{path}: truncated save image header")
+    return fields, data, data[:cookie_off].split(b"\0", 1)[0].decode()
+
+
 def read_save_xml(path: Path) -> str:
     """The domain XML embedded in a libvirt save image."""
     with open(path, "rb") as f:
-        head = f.read(HEADER.size)
-        if len(head) < HEADER.size or not head.startswith(SAVE_MAGIC):
-            raise DoctestError(f"{path}: not a libvirt save image")
-        _, _, data_len, _, _, cookie_off, _ = HEADER.unpack(head)
-        data = f.read(data_len)
-    return data[:cookie_off].split(b"\0", 1)[0].decode()
+        return _read_save_header(f, path)[2]
 
 
 def rewrite_save_image(src: Path, dst: Path, transform: Callable[[str], str]) -> None:
     """Copy a save image with its embedded domain XML replaced by `transform(xml)`; the migration stream after
     the header is copied in the kernel (copy_file_range), so this costs about one page-cache read."""
     with open(src, "rb") as f:
-        head = f.read(HEADER.size)
-        if len(head) < HEADER.size or not head.startswith(SAVE_MAGIC):
-            raise DoctestError(f"{src}: not a libvirt save image")
-        magic, version, data_len, running, compressed, cookie_off, unused = HEADER.unpack(head)
-        data = f.read(data_len)
-        if len(data) != data_len:
-            raise DoctestError(f"{src}: truncated save image header")
-        xml = data[:cookie_off].split(b"\0", 1)[0].decode()
+        fields, data, xml = _read_save_header(f, src)
+        magic, version, data_len, running, compressed, cookie_off, unused = fields
         cookie = data[cookie_off:].split(b"\0", 1)[0] if cookie_off else b""
         new_xml = transform(xml).encode() + b"\0"
         body = new_xml + (cookie + b"\0" if cookie else b"")
