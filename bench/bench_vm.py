@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from doctest_runner.image import build_image, images_dir
 from doctest_runner.vm import boot
+from doctest_runner.vm.snapshot import ensure_state, fresh_machine
 from doctest_runner.vm.state import qemu_pids
 
 
@@ -39,6 +40,7 @@ def main() -> int:
     ap.add_argument("--image", default="debian-12")
     ap.add_argument("--boots", type=int, default=2)
     ap.add_argument("--cold", action="store_true", help="include debootstrap in the cold build")
+    ap.add_argument("--restores", type=int, default=5, help="fresh VMs restored from the saved state, one by one")
     args = ap.parse_args()
     quiet = lambda m: None
 
@@ -80,11 +82,21 @@ def main() -> int:
                 client.close()
             rss.append(sum(rss_mb(p) for p in qemu_pids(m.name)))
         totals.append(time.monotonic() - t0)
-    print(f"boot to SSH ready ({m.host.accel}): median {statistics.median(ready):.1f} s "
-          f"(runs: {', '.join(f'{x:.1f}' for x in ready)})")
-    print(f"boot + teardown total: median {statistics.median(totals):.1f} s")
-    print(f"ssh exec round trip of `true` on an open connection: median {statistics.median(rtts) * 1000:.0f} ms")
-    print(f"memory per VM (qemu RSS after boot, 2048 MiB guest): {statistics.median(rss):.0f} MiB")
+    if ready:
+        print(f"boot to SSH ready ({m.host.accel}): median {statistics.median(ready):.1f} s "
+              f"(runs: {', '.join(f'{x:.1f}' for x in ready)})")
+        print(f"boot + teardown total: median {statistics.median(totals):.1f} s")
+        print(f"ssh exec round trip of `true` on an open connection: median {statistics.median(rtts) * 1000:.0f} ms")
+        print(f"memory per VM (qemu RSS after boot, 2048 MiB guest): {statistics.median(rss):.0f} MiB")
+    os.environ["DOCTEST_RUNNER_TIMING"] = "1"  # restore() logs where its time goes
+    ensure_state(img, log=quiet)
+    restored = []
+    for i in range(args.restores):
+        with fresh_machine(img, run_id=f"bench-restore-{os.getpid()}-{i}", log=lambda m: print("   ", m)) as m:
+            restored.append(m.boot_seconds or 0.0)
+    if restored:
+        print(f"restored VM SSH-ready with a new identity: median {statistics.median(restored):.2f} s "
+              f"(runs: {', '.join(f'{x:.2f}' for x in restored)})")
     print(f"load average at end: {os.getloadavg()[0]:.1f} (other VMs on this host slow TCG boots down)")
     return 0
 

@@ -27,4 +27,14 @@ def machine(built_image, tmp_path):
     with boot(built_image, workdir=tmp_path) as m:
         yield m
 
+@pytest.fixture
+def own_checkpoints():
+    """Checkpoints a test's runs save (hundreds of MiB each) are removed after it, with the layers only they
+    used; checkpoints that existed before the test are left alone."""
+    from doctest_runner.run.checkpoint import checkpoint_names, forget_since
+
+    before = checkpoint_names()
+    yield
+    forget_since(before)
+
 # --- end of VM fixtures ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -107,4 +108,12 @@ def test_save_image_rewrite_keeps_the_stream_and_retargets(tmp_path):
 
 def test_identity_script_sets_new_keys_machine_id_and_clock():
     s = identity_script({"ed25519": ("PRIV\n", "ssh-ed25519 AAAA root@x\n")}, "ab" * 16, 1700000000.5, "ff")
-    assert "date -u -s @1700000000.500" in s and "ab" * 16 in s and "PRIV" in s and "kill -HUP" in s
+    assert "date -u -s @1700000000.500" in s and "ab" * 16 in s and "PRIV" in s
+    assert subprocess.run(["sh", "-n"], input=s, text=True).returncode == 0
+    # under TCG each started process costs tens of ms: keys are written by the shell's printf, not cat/chmod
+    assert "cat " not in s and "chmod" not in s
+    # sshd is reloaded only where the listener (not the per-connection child) holds the keys
+    reload_line = next(line for line in s.splitlines() if "kill -HUP" in line)
+    assert reload_line.startswith("if [ -e /usr/lib/openssh/sshd-session ]") and "echo reloaded" in reload_line
+    # host keys of kinds it does not replace are removed, so no clone keeps a key another clone has
+    assert '*_ed25519_key) ;; *) rm -f "$f" "$f.pub"' in s

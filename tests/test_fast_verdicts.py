@@ -75,7 +75,7 @@ def _run(docs: Path, out: Path, *flags: str) -> tuple[dict, str]:
     return _verdicts(out), proc.stdout + proc.stderr
 
 
-def test_cold_restored_and_shared_prefix_runs_agree(tmp_path):
+def test_cold_restored_and_shared_prefix_runs_agree(tmp_path, own_checkpoints):
     docs = tmp_path / "docs"
     docs.mkdir()
     for name, text in GUIDES.items():

@@ -25,8 +25,6 @@ from doctest_runner.vm.remote import REMOTE_PREFIX, Forwarder, RemoteHost, parse
 REPO = Path(__file__).resolve().parents[1]
 EX = "docs_under_test/examples"
 CLEAN = f"{EX}/hello-service.md"
-BROKEN = f"{EX}/debian-version.md"
-BROKEN_EXPECT = (7, 7, "output-mismatch")  # as tests/test_run_examples.py expects of a local run
 POOL = "doctest-runner-test"
 
 pytestmark = pytest.mark.skipif(sshd_binary() is None or os.geteuid() != 0,
@@ -94,24 +92,33 @@ def test_probe_matches_the_local_decision(endpoint):
 
 
 @pytest.mark.vm
-def test_run_on_remote_host_matches_local_and_leaves_nothing(endpoint, pool_env, tmp_path):
+def test_example_set_on_remote_host_matches_local_and_leaves_nothing(endpoint, pool_env, tmp_path):
+    """The whole example doc set, every guide on the loopback SSH host: the same seeded failures as a local run
+    (tests/test_run_examples.py), console logs fetched back, and nothing of the run left there."""
+    from test_run_examples import CLEAN as CLEAN_SET
+    from test_run_examples import SEEDED
+
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "doctest_runner", "run", CLEAN, BROKEN, "--host", endpoint.uri, "--no-local",
+        [sys.executable, "-m", "doctest_runner", "run", EX, "--host", endpoint.uri, "--no-local",
          "--out", str(out), "--no-progress"],
-        cwd=REPO, capture_output=True, text=True, timeout=1500, env=pool_env)
+        cwd=REPO, capture_output=True, text=True, timeout=2400, env=pool_env)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-3000:]
-    assert f"{BROKEN}:{BROKEN_EXPECT[1]}" in proc.stdout
+    for path, (line, failed, _cat) in SEEDED.items():
+        assert f"{path}:{failed or line}" in proc.stdout, proc.stdout
     assert re.search(rf"host root@127\.0\.0\.1:{endpoint.port}: [1-8] VM slot\(s\) .*acceleration (tcg|kvm)",
                      proc.stdout + proc.stderr)
     report = json.loads((out / "report.json").read_text())
     assert report["host"]["why"].startswith("root@127.0.0.1:")  # the remote host's acceleration is reported
     docs = {d["path"]: d for d in report["docs"]}
-    assert docs[CLEAN]["status"] == "passed", docs[CLEAN]
-    failed = [(s["line"], s["failed_line"], s["category"]) for s in docs[BROKEN]["steps"]
-              if s["status"] in ("failed", "error")]
-    assert failed == [BROKEN_EXPECT]
-    for path in (CLEAN, BROKEN):  # the console log came back from the host
+    assert set(docs) == set(SEEDED) | CLEAN_SET
+    for path in CLEAN_SET:
+        assert docs[path]["status"] == "passed", docs[path]
+    for path, want in SEEDED.items():
+        failed = [(s["line"], s["failed_line"], s["category"]) for s in docs[path]["steps"]
+                  if s["status"] in ("failed", "error")]
+        assert failed == [want], (path, failed)
+    for path in docs:  # every guide ran on the remote host: its console log came back from there
         logs = list(Path(docs[path]["artifacts"]).glob(f"{REMOTE_PREFIX}*.console.log"))
         assert len(logs) == 1 and "login:" in logs[0].read_text(errors="replace"), path
     assert _leftovers(endpoint.uri, f"{REMOTE_PREFIX}{report['run_id']}") == []

@@ -40,20 +40,23 @@ def test_keep_on_failure_leaves_a_vm_to_ssh_into(tmp_path):
     )
     text = proc.stdout + proc.stderr
     assert proc.returncode == 1, text[-2000:]
-    ssh = re.search(r"VM kept for \S+: (ssh .+)", text)
-    remove = re.search(r"remove it with: (.+)", text)
+    ssh = re.search(r"VM (\S+) kept for \S+: (ssh .+)", text)
+    remove = re.search(r"remove it with: (doctest-runner doctor --fix --remove-kept (\S+))$", text, re.M)
     assert ssh and remove, text[-2000:]
+    name = ssh.group(1)
+    assert remove.group(2) == name
     try:
-        argv = shlex.split(ssh.group(1)) + ["cat /etc/sysctl.d/99-containers.conf 2>&1; id -un"]
+        argv = shlex.split(ssh.group(2)) + ["cat /etc/sysctl.d/99-containers.conf 2>&1; id -un"]
         inside = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         # the reviewer sees the state the failed step left: the file was never written
         assert "No such file or directory" in inside.stdout and "tester" in inside.stdout
         # the next run's reaper leaves a kept VM alone
         from doctest_runner.vm import reap_stale
 
-        name = re.search(r"destroy (\S+)", remove.group(1)).group(1)
         assert name not in reap_stale()
     finally:
-        subprocess.run(["bash", "-c", remove.group(1)], capture_output=True, text=True, timeout=120)
+        argv = [sys.executable, "-m", "doctest_runner", *shlex.split(remove.group(1))[1:]]
+        gone = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert f"fix: removed kept or stale VM {name}" in gone.stdout, gone.stdout + gone.stderr
     doms = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--name"], capture_output=True, text=True)
     assert name not in doms.stdout

@@ -192,6 +192,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                                           "image tools, memory and disk; say which acceleration a run would use.")
     p.add_argument("--fix", action="store_true",
                    help="start virtlogd and libvirtd if they are not running (root); remove stale VMs")
+    p.add_argument("--remove-kept", nargs="*", metavar="VM",
+                   help="with --fix, also remove these VMs (none named: all) that --keep-on-failure or `walk` "
+                   "left for review, here and on each --host, once the run that kept them has ended")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--host", dest="hosts", action="append", default=[], metavar="URI",
                    help="also check this remote libvirt host (qemu+ssh://user@host/system; repeatable); "
@@ -199,7 +202,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def gather_remote(uri: str, fix: bool = False) -> tuple[list[CheckItem], list[str]]:
+def _kept_selection(names: list[str] | None) -> bool | set[str]:
+    """--remove-kept: absent -> False (kept VMs stay), bare -> True (all), with names -> just those."""
+    if names is None:
+        return False
+    return set(names) if names else True
+
+
+def gather_remote(uri: str, fix: bool = False, kept: bool | set[str] = False) -> tuple[list[CheckItem], list[str]]:
     """One remote host: SSH and libvirt reachable, acceleration, VM slots, image pool, stale VMs of ours."""
     from doctest_runner.vm.remote import RemoteHost, parse_host, reap_remote, records_dir
 
@@ -227,7 +237,8 @@ def gather_remote(uri: str, fix: bool = False) -> tuple[list[CheckItem], list[st
             except Exception as exc:  # the run would fail at its first upload: say so now
                 items.append(CheckItem(f"{name} pool", "fail", f"{spec.pool}: {exc}"))
             if fix:
-                fixed.extend(f"removed stale VM {n} on {spec.label}" for n in reap_remote(spec, rh))
+                fixed.extend(f"removed {'kept or stale' if kept else 'stale'} VM {n} on {spec.label}"
+                             for n in reap_remote(spec, rh, include_kept=kept))
     except DoctestError as exc:
         items.append(CheckItem(name, "fail", exc.message))
         return items, fixed
@@ -243,17 +254,21 @@ def gather_remote(uri: str, fix: bool = False) -> tuple[list[CheckItem], list[st
 
 def run(args: argparse.Namespace) -> int:
     fixed: list[str] = []
+    kept = _kept_selection(args.remove_kept)
+    if kept and not args.fix:
+        raise DoctestError("doctor: --remove-kept removes VMs only together with --fix")
     if args.fix:
         for name in DAEMONS:  # virtlogd first: libvirtd hands it the console logs
             if not daemon_running(name)[0]:
                 fixed.append(start_daemon(name))
-        if stale_vms():
+        if stale_vms() or kept:
             from doctest_runner.vm import reap_stale
 
-            fixed.extend(f"removed stale VM {n}" for n in reap_stale())
+            fixed.extend(f"removed {'kept or stale' if kept else 'stale'} VM {n}"
+                         for n in reap_stale(include_kept=kept))
     items, use = gather()
     for uri in getattr(args, "hosts", []):
-        more, done = gather_remote(uri, fix=args.fix)
+        more, done = gather_remote(uri, fix=args.fix, kept=kept)
         items.extend(more)
         fixed.extend(done)
     ok = all(i.status != "fail" for i in items)

@@ -50,8 +50,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-local", action="store_true", help="with --host: run no guide on the local libvirt")
     p.add_argument("--cold-boot", action="store_true",
                    help="boot every VM cold instead of restoring a saved booted machine")
-    p.add_argument("--checkpoint", choices=("step", "heading", "off"), default="off",
-                   help="keep a checkpoint of each guide's VM after every passing step or heading (for --resume)")
+    p.add_argument("--checkpoint", choices=("step", "heading", "off"), default="step",
+                   help="checkpoint each guide's VM after every passing step (default), only where the heading "
+                   "changes, or never; --resume starts from them")
     p.add_argument("--resume", action="store_true",
                    help="start each guide from its last checkpoint whose steps above are unchanged")
     p.add_argument("--no-shared-prefix", action="store_true",

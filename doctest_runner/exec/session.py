@@ -149,7 +149,8 @@ class GuestSession:
 
     def _connect(self, deadline: float) -> None:
         m = self.machine
-        self._t = connect_retry(m.ssh_host, int(m.ssh_port), m.user, self._key, deadline=deadline)
+        self._t = connect_retry(m.ssh_host, int(m.ssh_port), m.user, self._key, deadline=deadline,
+                                host_key=getattr(m, "host_key", None))
         self._sftp = paramiko.SFTPClient.from_transport(self._t)
 
     def _require_sftp(self) -> paramiko.SFTPClient:

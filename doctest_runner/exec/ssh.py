@@ -99,15 +99,26 @@ def quiet_paramiko():
         lg.setLevel(old)
 
 
-def open_transport(host: str, port: int, user: str, key: paramiko.PKey, *, timeout: float = 20) -> OrderedTransport:
-    """One authenticated SSH connection (host key not checked: a fresh VM on a forwarded 127.0.0.1 port)."""
+def open_transport(host: str, port: int, user: str, key: paramiko.PKey, *, timeout: float = 20,
+                   host_key: str | None = None) -> OrderedTransport:
+    """One authenticated SSH connection. `host_key` ("ssh-ed25519 AAAA..."): the key the server must present
+    (a restored clone's new key); None: not checked (a cold-booted VM on a forwarded 127.0.0.1 port)."""
     sock = socket.create_connection((host, port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     t = OrderedTransport(sock)
     t.banner_timeout = timeout
     t.handshake_timeout = timeout
     try:
+        if host_key:
+            kind, want = host_key.split()[:2]
+            opts = t.get_security_options()
+            opts.key_types = [kind, *(k for k in opts.key_types if k != kind)]
         t.start_client(timeout=timeout)
+        if host_key:
+            got = t.get_remote_server_key()
+            if got.get_name() != kind or got.get_base64() != want:
+                raise paramiko.SSHException(f"{host}:{port} presents host key {got.get_name()} "
+                                            f"{got.get_fingerprint().hex()[:16]}..., not the one this VM was given")
         t.auth_publickey(user, key)
         if not t.is_authenticated():
             raise paramiko.AuthenticationException(f"key login as {user} refused")
@@ -118,13 +129,15 @@ def open_transport(host: str, port: int, user: str, key: paramiko.PKey, *, timeo
     return t
 
 
-def connect_retry(host: str, port: int, user: str, key: paramiko.PKey, *, deadline: float) -> OrderedTransport:
+def connect_retry(host: str, port: int, user: str, key: paramiko.PKey, *, deadline: float,
+                  host_key: str | None = None) -> OrderedTransport:
     """Connect, retrying until `deadline` (time.monotonic()); the last error is raised after it."""
     last: Exception | None = None
     with quiet_paramiko():
         while time.monotonic() < deadline:
             try:
-                return open_transport(host, port, user, key, timeout=max(1.0, min(15.0, deadline - time.monotonic())))
+                return open_transport(host, port, user, key, timeout=max(1.0, min(15.0, deadline - time.monotonic())),
+                                      host_key=host_key)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 last = exc
                 time.sleep(0.5)

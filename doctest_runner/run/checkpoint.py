@@ -8,9 +8,12 @@ failed step exactly when the text above that step is unchanged, and shared prefi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -181,6 +184,25 @@ def prune(max_size: int = DEFAULT_MAX_SIZE, log: Callable[[str], None] = lambda 
         return len(gone), max(0, before - total_size())
 
 
+def checkpoint_names() -> set[str]:
+    from doctest_runner.vm.snapshot import checkpoints_dir
+
+    return {p.name for p in checkpoints_dir().iterdir() if not p.name.startswith(".")}
+
+
+def forget_since(before: set[str]) -> int:
+    """Remove the checkpoints made since `checkpoint_names()` returned `before`, and the layers only they used
+    (tests and benchmarks clean up after themselves this way). Returns how many went."""
+    from doctest_runner.image.cache import remove_tree
+    from doctest_runner.vm.snapshot import checkpoints_dir
+
+    gone = checkpoint_names() - before
+    for name in gone:
+        remove_tree(checkpoints_dir() / name)
+    prune(max_size=1 << 62)  # evicts nothing; deletes layers no saved machine refers to any more
+    return len(gone)
+
+
 # --- what GuideRun does with them (kept here so run/guide.py only calls in) ---------------------------------
 
 from doctest_runner.vm.snapshot import fresh_machine  # noqa: E402
@@ -273,31 +295,45 @@ def points(gr: Any, seq: list[Step]) -> set[int]:
 
 
 def checkpoint(gr: Any, k: int) -> None:
-    """Save the guide's VM after k steps and go on in a VM restored from that save (same shell state)."""
-    import contextlib
-    import os
-    import tempfile
-
-    from doctest_runner.exec import GuestSession
+    """Save the guide's VM after k steps. It goes on running (a live external snapshot); where libvirt refuses
+    that, it is saved stopped and the guide goes on in a VM restored from the save (same shell state)."""
     from doctest_runner.image.cache import remove_tree
     from doctest_runner.model import DoctestError
-    from doctest_runner.vm.snapshot import BUILD_VERSION, SavedMachine, checkpoints_dir, qemu_version, save_running
+    from doctest_runner.vm.snapshot import (
+        BUILD_VERSION,
+        SavedMachine,
+        checkpoint_running,
+        checkpoints_dir,
+        qemu_version,
+        save_running,
+    )
 
     key = gr._keys[k]
     entry = _load(key)
     t0 = time.monotonic()
-    if entry is None:  # a checkpoint with this key from an earlier run is the same machine: keep that one
-        m = gr.machine
+    m = gr.machine
+    if entry is not None:  # a checkpoint with this key from an earlier run is the same machine: keep that one
+        entry.touch()
+        how = "kept the one saved before"
+    else:
         below = list(m.restored_from.chain) if getattr(m, "restored_from", None) is not None else []
-        old_dir = gr._session.dir
-        gr._session.close()
+        session_dir = gr._session.dir
         work = Path(tempfile.mkdtemp(prefix=".ckpt-", dir=checkpoints_dir()))
         try:
-            chain = save_running(m, work, chain_below=below)
+            try:
+                if os.environ.get("DOCTEST_RUNNER_LIVE_CHECKPOINT", "1") == "0":
+                    raise DoctestError("live checkpoints are off (DOCTEST_RUNNER_LIVE_CHECKPOINT=0)")
+                chain = checkpoint_running(m, work, chain_below=below)
+                how = "live"
+            except DoctestError as exc:
+                gr.log(f"{gr.plan.path}: {exc}; saving it stopped instead")
+                gr._session.close()
+                chain = save_running(m, work, chain_below=below)
+                how = "stopped"
             entry = SavedMachine(path=work, chain=chain, image=gr._image.name, recipe_hash=gr._image.recipe_hash,
                                  base=str(gr._image.base), accel=m.host.accel, memory_mb=gr.options.memory_mb,
                                  vcpus=2, qemu=qemu_version(), build=BUILD_VERSION, user=gr._image.user,
-                                 key={"guide": gr.plan.path, "steps": k}, session_dir=old_dir, steps_done=k,
+                                 key={"guide": gr.plan.path, "steps": k}, session_dir=session_dir, steps_done=k,
                                  created=time.time())
             entry.write()
             dest = checkpoints_dir() / key
@@ -316,10 +352,20 @@ def checkpoint(gr: Any, k: int) -> None:
         if prev is not None and prev.path.name not in gr.prefix_publish.values():
             remove_tree(prev.path)  # only the last good checkpoint of a guide is worth its memory image
         gr._own_checkpoint = entry
-    else:
-        old_dir = gr._session.dir
-        gr._session.close()
-    # the VM is stopped (or, for a reused key, replaced): continue on a restored one
+        if how == "live":
+            m.restored_from = entry  # the running VM now stands on this checkpoint's layers
+        else:
+            _continue_restored(gr, k, entry, session_dir)
+    if gr.board is not None and k in gr.prefix_publish:
+        gr.board.post(gr.prefix_publish[k], entry)
+    gr.log(f"{gr.plan.path}: checkpoint after {k} step(s): {key} ({how}, {time.monotonic() - t0:.1f} s)")
+
+
+def _continue_restored(gr: Any, k: int, entry: Any, old_dir: str) -> None:
+    """The guide's VM was stopped by its save: go on in a VM restored from it, with the same shell state."""
+    from doctest_runner.exec import GuestSession
+    from doctest_runner.model import DoctestError
+
     stack, gr._stack = gr._stack, contextlib.ExitStack()
     with contextlib.suppress(Exception):
         stack.close()
@@ -327,11 +373,8 @@ def checkpoint(gr: Any, k: int) -> None:
         gr._image, run_id=f"{gr.run_id}-c{k}", workdir=gr.artifacts_dir, accel=gr.options.accel,
         memory_mb=gr.options.memory_mb, boot_timeout=gr.options.boot_timeout, start_from=entry, log=gr.log))
     if getattr(machine, "restored_from", None) is not entry:
-        raise DoctestError(f"could not restore checkpoint {key} to go on with {gr.plan.path}")
+        raise DoctestError(f"could not restore checkpoint {entry.path.name} to go on with {gr.plan.path}")
     gr.machine = machine
     gr._session = gr._stack.enter_context(GuestSession(machine, log_dir=gr.artifacts_dir / "steps"))
     entry.session_dir = entry.session_dir or old_dir
     adopt_session(gr, entry)
-    if gr.board is not None and k in gr.prefix_publish:
-        gr.board.post(gr.prefix_publish[k], entry)
-    gr.log(f"{gr.plan.path}: checkpoint after {k} step(s): {key} ({time.monotonic() - t0:.1f} s)")

@@ -48,7 +48,7 @@ class GuideOptions:
     keep_on_failure: bool = False
     memory_mb: int = 2048
     fast: bool = True  # restore a saved booted machine instead of a cold boot (vm/snapshot.py)
-    checkpoint: str = "off"  # step | heading | off: when to keep a checkpoint of the guide's VM
+    checkpoint: str = "step"  # step | heading | off: when to keep a checkpoint of the guide's VM
     resume: bool = False  # start from the last checkpoint whose steps above are unchanged
 
 
@@ -146,12 +146,7 @@ class GuideRun:
             stack.close()
 
     def _kept_message(self) -> str:
-        m = self.machine
-        return (
-            f"VM kept for {self.plan.path}: ssh -i {m.key_path} -p {m.ssh_port} "
-            f"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {m.user}@{m.ssh_host}\n"
-            f"  remove it with: virsh -c qemu:///system destroy {m.name} && rm -rf {m.overlay.parent}"
-        )
+        return f"VM {self.machine.name} kept for {self.plan.path}: {self.machine.kept_hint()}"
 
     def finish(self) -> DocResult:
         """Cleanup steps, checks, artifacts on failure; then the VM goes (unless kept)."""

@@ -6,6 +6,8 @@ and SIGTERM; a harness killed with -9 leaves an owner record that the next `reap
 
 from __future__ import annotations
 
+import base64
+
 import contextlib
 import logging
 import os
@@ -17,7 +19,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,16 @@ from doctest_runner.image.cache import BuiltImage, remove_tree
 from doctest_runner.model import DoctestError, HostInfo
 from doctest_runner.vm.accel import choose_accel
 from doctest_runner.vm.domain import DomainSpec, domain_xml
-from doctest_runner.vm.state import PREFIX, Owner, qemu_pids, read_owner, save_owner, vms_dir, write_owner
+from doctest_runner.vm.state import (
+    PREFIX,
+    Owner,
+    qemu_pids,
+    read_owner,
+    reapable,
+    save_owner,
+    vms_dir,
+    write_owner,
+)
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 ORPHAN_AGE_S = 600
@@ -110,6 +121,7 @@ class Machine:
     image: BuiltImage | None = None
     boot_seconds: float | None = None  # domain start -> first SSH login
     restored_from: Any = None  # the saved machine (vm/snapshot.py) it was restored from, None: cold boot
+    host_key: str | None = None  # "ssh-ed25519 AAAA..." the guest must present (set on restored clones)
     _dom: Any = field(default=None, repr=False)
     _conn: Any = field(default=None, repr=False)
     _vmdir: Path | None = field(default=None, repr=False)
@@ -126,7 +138,13 @@ class Machine:
     def connect(self, user: str | None = None, timeout: float = 10) -> paramiko.SSHClient:
         """A logged-in paramiko client (key auth) as `user` (default: the image's user)."""
         client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # fresh VM, fresh trust
+        if self.host_key:  # a restored clone: its new key is known, so a wrong one is refused
+            kind, b64 = self.host_key.split()[:2]
+            name = self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}"
+            client.get_host_keys().add(name, kind, paramiko.PKey.from_type_string(kind, base64.b64decode(b64)))
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        else:
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # fresh VM, fresh trust
         pkey = paramiko.Ed25519Key.from_private_key_file(str(self.key_path))
         try:
             client.connect(self.ssh_host, port=self.ssh_port, username=user or self.user, pkey=pkey, timeout=timeout,
@@ -179,6 +197,12 @@ class Machine:
                                                  created=time.time())
         owner.kept = True
         save_owner(self._vmdir, owner)
+
+    def kept_hint(self) -> str:
+        """How a reviewer reaches a kept VM and how it goes afterwards (two lines, for the run's log)."""
+        return (f"ssh -i {self.key_path} -p {self.ssh_port} -o StrictHostKeyChecking=no "
+                f"-o UserKnownHostsFile=/dev/null {self.user}@{self.ssh_host}\n"
+                f"  remove it with: doctest-runner doctor --fix --remove-kept {self.name}")
 
     def destroy(self) -> None:
         """Stop the domain and delete the overlay (idempotent); the console log stays as an artifact."""
@@ -377,8 +401,9 @@ def remove_run_vms(run_id: str) -> list[str]:
     return sorted(removed)
 
 
-def reap_stale(*, include_kept: bool = False) -> list[str]:
-    """Remove VMs (domain + overlay dir) with our prefix whose recorded owner process is dead.
+def reap_stale(*, include_kept: bool | Collection[str] = False) -> list[str]:
+    """Remove VMs (domain + overlay dir) with our prefix whose recorded owner process is dead; kept VMs only
+    when `include_kept` is True (all) or names them.
 
     Domains without an owner record, or whose owner lives, are never touched. Returns the names removed.
     """
@@ -392,7 +417,7 @@ def reap_stale(*, include_kept: bool = False) -> list[str]:
         owner = read_owner(vmdir)
         if owner is None:
             return False
-        return (include_kept or not owner.kept) and not owner.alive()
+        return reapable(vmdir.name, owner, include_kept)
 
     def orphan(vmdir: Path) -> bool:
         """A directory whose harness died between mkdir and writing owner.json (no domain, long ago)."""

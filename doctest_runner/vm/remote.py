@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,7 +42,7 @@ from doctest_runner.model import DoctestError, HostInfo
 from doctest_runner.vm.domain import DomainSpec, domain_xml
 from doctest_runner.vm.machine import RUN_ID_RE, Machine, _kernel_cmdline, _SigtermGuard, new_run_id
 from doctest_runner.vm.machine import tail as _tail
-from doctest_runner.vm.state import read_owner, write_owner
+from doctest_runner.vm.state import read_owner, reapable, write_owner
 
 REMOTE_PREFIX = "doctest-remote-"
 DEFAULT_POOL = "doctest-runner"
@@ -491,6 +491,14 @@ class RemoteMachine(Machine):
     _pool: Any = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
+    def kept_hint(self) -> str:
+        """The tunnel here ends with this process: a reviewer reaches the guest through the host itself."""
+        spec = parse_host(self.uri)
+        guest_port = self._forwarder.dest[1] if self._forwarder is not None else "PORT"
+        return (f"ssh -i {self.key_path} -J {spec.user}@{spec.hostname}:{spec.port} -p {guest_port} "
+                f"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {self.user}@127.0.0.1\n"
+                f"  remove it with: doctest-runner doctor --fix --remove-kept {self.name} --host '{self.uri}'")
+
     def fetch_console(self) -> None:
         """Copy the remote console log into `console_log` (best effort: it is evidence, not a result)."""
         if self._remote is None or not self.remote_console:
@@ -591,7 +599,8 @@ def _read_record(vmdir: Path) -> dict | None:
         return None
 
 
-def reap_remote(spec: HostSpec, rh: RemoteHost | None = None, *, include_kept: bool = False) -> list[str]:
+def reap_remote(spec: HostSpec, rh: RemoteHost | None = None, *,
+                include_kept: bool | Collection[str] = False) -> list[str]:
     """Remove this host's VMs whose local owner process is dead (domain, overlay, console file there).
     Only VMs with an owner record here are touched: other harnesses' VMs on the same host are not ours."""
     stale = []
@@ -604,7 +613,7 @@ def reap_remote(spec: HostSpec, rh: RemoteHost | None = None, *, include_kept: b
             if time.time() - d.stat().st_mtime > 600:
                 remove_tree(d)
             continue
-        if (include_kept or not owner.kept) and not owner.alive():
+        if reapable(d.name, owner, include_kept):
             stale.append(d)
     if not stale:
         return []
@@ -723,8 +732,7 @@ def boot_remote(image: BuiltImage, uri: str, *, run_id: str | None = None, workd
                 if machine._forwarder is not None:
                     machine._forwarder.close()
                 if log:
-                    log(f"kept {name} on {spec.label} (remove it with `doctest-runner doctor --host URI --fix` "
-                        f"after this process ends, or `virsh -c URI destroy {name}`)")
+                    log(f"kept {name} on {spec.label}: {machine.kept_hint()}")
                 rh.close()
             elif machine is not None:
                 machine.destroy()

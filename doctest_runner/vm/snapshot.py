@@ -280,6 +280,48 @@ def save_running(machine: Any, entry_dir: Path, *, chain_below: list[str]) -> li
     return [*chain_below, layer]
 
 
+def checkpoint_running(machine: Any, entry_dir: Path, *, chain_below: list[str]) -> list[str]:
+    """Save `machine` without stopping it; returns the entry's layer chain (like save_running).
+
+    An external libvirt snapshot: the guest pauses while its memory goes to entry_dir/memory.sav (a save image,
+    restored like any other), its overlay so far becomes a layer (hard-linked into the layers store first, so it
+    is the same file), and it resumes on a new overlay above that layer, its SSH sessions untouched. Saves the
+    stop, restore, new identity and new login that save_running costs. Raises DoctestError when libvirt
+    refuses (the caller falls back to save_running) with nothing left behind."""
+    import libvirt
+
+    entry_dir.mkdir(parents=True, exist_ok=True)
+    layer = f"{uuid.uuid4().hex}.qcow2"
+    frozen = layers_dir() / layer
+    new = machine.overlay.with_name(f"overlay-{layer}")
+    tmp = entry_dir / f".memory.{os.getpid()}.{threading.get_ident()}.tmp"
+    os.link(machine.overlay, frozen)
+    try:
+        capacity = machine._dom.blockInfo(str(machine.overlay))[0]
+        # -u: the running VM holds the backing file's write lock; the new overlay names the layer, not the VM dir
+        res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", "qcow2", "-b", str(frozen),
+                              str(new), str(capacity)], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise DoctestError(f"qemu-img create failed for {new}: {res.stderr.strip()}")
+        xml = (f"<domainsnapshot><name>{layer[:-6]}</name><memory snapshot='external' file='{tmp}'/><disks>"
+               f"<disk name='vda' snapshot='external' type='file'><driver type='qcow2'/>"
+               f"<source file='{new}'/></disk></disks></domainsnapshot>")
+        machine._dom.snapshotCreateXML(xml, libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA
+                                       | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT)
+    except (libvirt.libvirtError, DoctestError, OSError) as exc:
+        frozen.unlink(missing_ok=True)
+        new.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        msg = exc.get_error_message() if isinstance(exc, libvirt.libvirtError) else str(exc)
+        raise DoctestError(f"live checkpoint of {machine.name} refused: {(msg or str(exc)).strip()}") from None
+    os.replace(tmp, entry_dir / "memory.sav")
+    machine.overlay = new
+    chain = [*chain_below, layer]
+    if machine._vmdir is not None:  # prune must keep the layers a running VM stands on
+        (machine._vmdir / LAYERS_FILE).write_text(json.dumps(chain))
+    return chain
+
+
 def _guest(machine: Any, command: str, *, user: str | None = "root", timeout: float = 60,
            stdin: bytes | None = None) -> tuple[int, str]:
     client = machine.connect(user=user, timeout=min(timeout, 15))
@@ -388,19 +430,26 @@ def _host_keys(workdir: Path) -> dict[str, tuple[str, str]]:
 
 
 def identity_script(keys: dict[str, tuple[str, str]], machine_id: str, epoch: float, noise: str) -> str:
-    """Root shell script that makes a restored clone its own machine (pure: unit-tested)."""
+    """Root shell script that makes a restored clone its own machine (pure: unit-tested).
+
+    Under TCG every process the guest starts costs tens of milliseconds, so the script uses the shell's
+    builtins (printf, read, umask, test) and starts only `date` (and `ln` when journald keeps a journal).
+    OpenSSH before 9.8 re-executes itself per connection and the child reads the host keys from disk, so new
+    key files are served by the next connection without a reload; with `sshd-session` (9.8+) the listener
+    hands its keys over, so there the script reloads sshd and prints `reloaded`."""
     lines = ["set -e", f"date -u -s @{epoch:.3f} >/dev/null", f"printf '%s' '{noise}' > /dev/urandom",
-             "old=$(cat /etc/machine-id)", f"printf '%s\\n' '{machine_id}' > /etc/machine-id",
+             "read -r old < /etc/machine-id", f"printf '%s\\n' '{machine_id}' > /etc/machine-id",
              # journald keeps writing under the old id until restarted; link the new id to it (no restart: cheap)
              "for d in /run/log/journal /var/log/journal; do if [ -d \"$d/$old\" ]; then "
              f"ln -sfn \"$old\" \"$d/{machine_id}\"; fi; done",
-             "rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub"]
+             "for f in /etc/ssh/ssh_host_*_key; do case \"$f\" in "
+             + "|".join(f"*_{kind}_key" for kind in keys) + ") ;; *) rm -f \"$f\" \"$f.pub\";; esac; done"]
     for kind, (priv, pub) in keys.items():
         path = f"/etc/ssh/ssh_host_{kind}_key"
-        lines += [f"cat > {path} <<'DOCTEST_KEY'", priv.rstrip("\n"), "DOCTEST_KEY",
-                  f"printf '%s\\n' '{pub.strip()}' > {path}.pub", f"chmod 600 {path}; chmod 644 {path}.pub"]
-    # sshd re-reads host keys on SIGHUP (it re-executes itself); systemctl would cost a second under TCG
-    lines += ["kill -HUP \"$(cat /run/sshd.pid)\""]
+        lines += ["umask 077", f"printf '%s\\n' '{priv.strip()}' > {path}",
+                  "umask 022", f"printf '%s\\n' '{pub.strip()}' > {path}.pub"]
+    lines += ["if [ -e /usr/lib/openssh/sshd-session ] || [ -e /usr/libexec/sshd-session ]; then "
+              "read -r pid < /run/sshd.pid; kill -HUP \"$pid\"; echo reloaded; fi"]
     return "\n".join(lines) + "\n"
 
 
@@ -468,7 +517,9 @@ def refresh_identity(machine: Any, keys: dict[str, tuple[str, str]], timeout: fl
                 time.sleep(0.1)
     if rc != 0:
         raise RestoreError(f"could not refresh the clone's identity (exit {rc}): {out.strip()[-300:]}")
-    _wait_new_host_key(machine, keys["ed25519"][1], time.monotonic() + timeout)
+    if "reloaded" in out.split():
+        _wait_new_host_key(machine, keys["ed25519"][1], time.monotonic() + timeout)
+    machine.host_key = keys["ed25519"][1]  # from now on every login checks it (a stale key fails the login)
 
 
 @contextlib.contextmanager

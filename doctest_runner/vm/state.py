@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -57,6 +58,15 @@ def write_owner(vmdir: Path, domain: str, pid: int | None = None, base: Path | N
                   base=str(base) if base else None)
     save_owner(vmdir, owner)
     return owner
+
+
+def reapable(name: str, owner: Owner, include_kept: bool | Collection[str] = False) -> bool:
+    """A VM whose owner process is gone may go, unless it was kept for review and not named (or all) here."""
+    if owner.alive():
+        return False
+    if not owner.kept:
+        return True
+    return include_kept is True or (not isinstance(include_kept, bool) and name in include_kept)
 
 
 def save_owner(vmdir: Path, owner: Owner) -> None:
