@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import time
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -32,10 +33,23 @@ def _ssh_config(machine, artifacts_dir: Path) -> Path:
     return cfg
 
 
-def _host(machine, artifacts_dir: Path):
+def _host(machine, artifacts_dir: Path, connect_timeout: float = 60):
+    """A testinfra host, logged in. A first login can fail while the guest is busy or its SSH goes through a
+    remote host's tunnel ("No existing session"): it is retried, so a check fails for what it checks, not for a
+    lost handshake. After `connect_timeout` the checks fail with the last error."""
+    import paramiko
     import testinfra
 
-    return testinfra.get_host("paramiko://guest", ssh_config=str(_ssh_config(machine, artifacts_dir)))
+    host = testinfra.get_host("paramiko://guest", ssh_config=str(_ssh_config(machine, artifacts_dir)))
+    deadline = time.monotonic() + connect_timeout
+    while True:
+        try:
+            host.backend.client  # noqa: B018 -- a cached property: the login happens here, once
+            return host
+        except (paramiko.SSHException, OSError, EOFError):
+            if time.monotonic() > deadline:
+                return host
+            time.sleep(1)
 
 
 def evaluate(host, check: Check) -> CheckResult:
