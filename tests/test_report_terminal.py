@@ -30,6 +30,8 @@ def test_summary_lists_broken_steps_by_group():
 def test_all_passed_and_long_lines_cut():
     run = RunResult("r", "t", HostInfo("kvm", "vmx present"), [DocResult("a.md", "debian-12", "passed", 2.0)])
     assert summary_text(run).splitlines()[-1] == "PASSED in 2.0s"
+    # `run` knows its wall time: guides side by side take less than their sum
+    assert summary_text(run, wall_s=1.25).splitlines()[-1] == "PASSED in 1.2s (2.0s of guide time)"
     run = sample().make_run()
     run.docs[1].steps[0].evidence = "x" * 500
     assert all(len(line) <= 160 for line in summary_text(run).splitlines() if "FAIL" in line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from doctest_runner.model import DoctestError
@@ -132,10 +133,11 @@ def run(args: argparse.Namespace) -> int:
         prefixes=not args.no_shared_prefix,
         cache_max=_size(args.cache_max),
     )
+    t0 = time.monotonic()
     result = run_plans(plans, options, host=host)
     from doctest_runner.report.terminal import summary_text
 
-    print(summary_text(result))
+    print(summary_text(result, wall_s=time.monotonic() - t0))
     print(f"reports: {args.out}/report.html, report.json, junit.xml, checklist.md")
     status = exit_status(result, args.fail_on)
     if planset.errors:  # a doc or sidecar that could not be read: the run is incomplete

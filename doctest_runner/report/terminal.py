@@ -14,8 +14,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary_text(run: RunResult, *, max_width: int = 160) -> str:
-    """A short summary naming each broken step as path:line with its category and evidence."""
+def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None = None) -> str:
+    """A short summary naming each broken step as path:line with its category and evidence. The last line
+    gives the run's wall time when known (`wall_s`) and the guides' summed time, which is larger when guides
+    ran side by side."""
     s = data.summary(run)
     docs, steps, groups = s["docs"], s["steps"], s["groups"]
     doc_parts = [f"{docs[k]} {k}" for k in ("passed", "failed", "error", "skipped") if docs[k]]
@@ -57,5 +59,8 @@ def summary_text(run: RunResult, *, max_width: int = 160) -> str:
         for _doc, sr in warned:
             lines.append(f"  WARN {data.location(sr)} {sr.output_warning}")
     verdict = "PASSED" if s["passed"] else "FAILED"
-    lines.append(f"{verdict} in {s['duration_s']:.1f}s")
+    if wall_s is None:
+        lines.append(f"{verdict} in {s['duration_s']:.1f}s")
+    else:
+        lines.append(f"{verdict} in {wall_s:.1f}s ({s['duration_s']:.1f}s of guide time)")
     return "\n".join(lines)
