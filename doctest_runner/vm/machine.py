@@ -135,24 +135,40 @@ class Machine:
         except Exception:  # libvirt raises once a transient domain is gone
             return False
 
-    def connect(self, user: str | None = None, timeout: float = 10) -> paramiko.SSHClient:
-        """A logged-in paramiko client (key auth) as `user` (default: the image's user)."""
-        client = paramiko.SSHClient()
-        if self.host_key:  # a restored clone: its new key is known, so a wrong one is refused
-            kind, b64 = self.host_key.split()[:2]
-            name = self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}"
-            client.get_host_keys().add(name, kind, paramiko.PKey.from_type_string(kind, base64.b64decode(b64)))
-            client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        else:
-            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # fresh VM, fresh trust
+    def connect(self, user: str | None = None, timeout: float = 10, retry_s: float = 20) -> paramiko.SSHClient:
+        """A logged-in paramiko client (key auth) as `user` (default: the image's user).
+
+        A connection reset or refused, or a stale host key, within `retry_s` is retried: sshd can restart just
+        after the first login works (cloud-init's ssh module, a reload for new host keys). A refused key is not
+        retried: it will not change."""
         pkey = paramiko.Ed25519Key.from_private_key_file(str(self.key_path))
-        try:
-            client.connect(self.ssh_host, port=self.ssh_port, username=user or self.user, pkey=pkey, timeout=timeout,
-                           banner_timeout=timeout, auth_timeout=timeout, allow_agent=False, look_for_keys=False)
-        except BaseException:
-            client.close()
-            raise
-        return client
+        deadline = time.monotonic() + retry_s
+        while True:
+            client = paramiko.SSHClient()
+            if self.host_key:  # a restored clone: its new key is known, so a wrong one is refused
+                kind, b64 = self.host_key.split()[:2]
+                name = self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}"
+                client.get_host_keys().add(name, kind, paramiko.PKey.from_type_string(kind, base64.b64decode(b64)))
+                client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            else:
+                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # fresh VM, fresh trust
+            try:
+                with _quiet_paramiko():
+                    client.connect(self.ssh_host, port=self.ssh_port, username=user or self.user, pkey=pkey,
+                                   timeout=timeout, banner_timeout=timeout, auth_timeout=timeout, allow_agent=False,
+                                   look_for_keys=False)
+                return client
+            except paramiko.AuthenticationException:
+                client.close()
+                raise
+            except (paramiko.SSHException, OSError, EOFError):
+                client.close()
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+            except BaseException:
+                client.close()
+                raise
 
     def wait_ssh(self, timeout: float = 180) -> None:
         """Return once a key login as the user works; DoctestError with the console's last lines otherwise."""
@@ -176,7 +192,7 @@ class Machine:
                     time.sleep(min(0.3, max(0.0, deadline - time.monotonic())))
                     continue
                 try:
-                    client = self.connect(timeout=max(1.0, min(10.0, remaining)))
+                    client = self.connect(timeout=max(1.0, min(10.0, remaining)), retry_s=0)
                     try:
                         _, out, _ = client.exec_command("true", timeout=max(1.0, min(10.0, remaining)))
                         if out.channel.recv_exit_status() == 0:
