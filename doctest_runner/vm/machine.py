@@ -7,7 +7,6 @@ and SIGTERM; a harness killed with -9 leaves an owner record that the next `reap
 from __future__ import annotations
 
 import base64
-
 import contextlib
 import logging
 import os
@@ -142,13 +141,16 @@ class Machine:
         after the first login works (cloud-init's ssh module, a reload for new host keys). A refused key is not
         retried: it will not change."""
         pkey = paramiko.Ed25519Key.from_private_key_file(str(self.key_path))
+        known = None
+        if self.host_key:  # a restored clone: its new key is known, so a wrong one is refused
+            kind, b64 = self.host_key.split()[:2]
+            known = (self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}", kind,
+                     paramiko.PKey.from_type_string(kind, base64.b64decode(b64)))
         deadline = time.monotonic() + retry_s
         while True:
             client = paramiko.SSHClient()
-            if self.host_key:  # a restored clone: its new key is known, so a wrong one is refused
-                kind, b64 = self.host_key.split()[:2]
-                name = self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}"
-                client.get_host_keys().add(name, kind, paramiko.PKey.from_type_string(kind, base64.b64decode(b64)))
+            if known is not None:
+                client.get_host_keys().add(*known)
                 client.set_missing_host_key_policy(paramiko.RejectPolicy())
             else:
                 client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # fresh VM, fresh trust
