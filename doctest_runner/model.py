@@ -28,7 +28,10 @@ DOC_BUG_CATEGORIES = (
     "output-mismatch",
     "unknown",
 )
-ENVIRONMENT_CATEGORIES = ("network", "timeout", "needs-kvm")
+# Environment: the machine or the reader's situation, not the docs. `platform-mismatch`: another platform's tool
+# (brew, dnf...) on this image; `prerequisite`: something the guide says (or plainly assumes) the reader already
+# has; `prose-step`: a step the guide gives only in words, so its consequences cannot be blamed on a command.
+ENVIRONMENT_CATEGORIES = ("network", "timeout", "needs-kvm", "platform-mismatch", "prerequisite", "prose-step")
 CATEGORIES = DOC_BUG_CATEGORIES + ENVIRONMENT_CATEGORIES
 
 
@@ -123,6 +126,8 @@ class Step:
     options: StepOptions = field(default_factory=StepOptions)
     status: PlanStatus = "run"
     reason: str | None = None  # why skipped
+    platform: str | None = None  # platform the step's own text names (e.g. "windows" from a `PS C:\>` prompt)
+    why: str | None = None  # how the parser read an ambiguous block ("unlabelled block read as shell: ...")
 
     def source_line(self, command_line_index: int) -> int:
         """Map a 0-based line of `command` back to its line in the doc."""
@@ -226,6 +231,7 @@ class StepResult:
     evidence: str | None = None
     output: str = ""
     output_warning: str | None = None  # expected-output mismatch in `warn` mode
+    after_failure: str | None = None  # `path:line` of the earlier failure this one follows from (a cascade)
 
     @property
     def output_tail(self) -> str:
