@@ -1,8 +1,9 @@
 """`doctest-runner doctor [--fix] [--json]`: can this host run guides in VMs, and with what?
 
 Exit 0 when a run is possible, 1 otherwise. `--fix` starts virtlogd and libvirtd when they are not
-running (only as root; this host has no systemd, so they are started as daemons directly) and removes
-VMs left behind by harness processes that were killed.
+running (only as root; this host has no systemd, so they are started as daemons directly), gives
+/dev/kvm the distribution's udev permissions when no udev manages it (else libvirt re-probes QEMU on
+every domain start), and removes VMs left behind by harness processes that were killed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from doctest_runner.image.cache import cache_root
 from doctest_runner.model import DoctestError
 from doctest_runner.vm.accel import NESTED_PARAMS, choose_accel, cpu_virt_flag
+from doctest_runner.vm.hostfix import capabilities_lookup, fix_kvm_device, kvm_device, lookup_verdict
 
 MIN_MEM_MB = 2560  # one 2 GiB VM plus the harness
 MIN_DISK_GB = 5.0  # one image build
@@ -107,6 +109,10 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     else:
         add("/dev/kvm", "ok", "present and accessible" + ("" if cpu_virt_flag(cpuinfo) else
                                                          " (unused: the CPU has no vmx/svm)"))
+    dev = kvm_device()
+    if dev.exists:
+        add("kvm for qemu", "ok" if dev.qemu_user_ok else "warn",
+            dev.describe() + ("" if dev.qemu_user_ok else " (--fix gives it the udev default)"))
     flag = cpu_virt_flag(cpuinfo)
     add("cpu virtualization", "ok" if flag else "warn",
         f"{flag} flag present" if flag else "no vmx/svm flag: KVM cannot run a stock guest kernel here")
@@ -132,6 +138,10 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
         try:
             v = conn.getLibVersion()
             add("libvirt", "ok", f"{conn.getURI()} (libvirt {v // 1000000}.{v // 1000 % 1000}.{v % 1000})")
+            try:
+                add("capabilities", *lookup_verdict(capabilities_lookup(conn), capabilities_lookup(conn)))
+            except Exception as exc:  # libvirt without a usable QEMU: the qemu line below says why
+                add("capabilities", "warn", f"lookup failed: {exc}")
         finally:
             conn.close()
     except ImportError:
@@ -191,7 +201,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               description="Check /dev/kvm, CPU flags, nested virtualization, libvirt, qemu and "
                                           "image tools, memory and disk; say which acceleration a run would use.")
     p.add_argument("--fix", action="store_true",
-                   help="start virtlogd and libvirtd if they are not running (root); remove stale VMs")
+                   help="start virtlogd and libvirtd if they are not running (root); give /dev/kvm the udev "
+                   "default (root:kvm 0660) when no udev manages it; remove stale VMs")
     p.add_argument("--remove-kept", nargs="*", metavar="VM",
                    help="with --fix, also remove these VMs (none named: all) that --keep-on-failure or `walk` "
                    "left for review, here and on each --host, once the run that kept them has ended")
@@ -258,6 +269,9 @@ def run(args: argparse.Namespace) -> int:
     if kept and not args.fix:
         raise DoctestError("doctor: --remove-kept removes VMs only together with --fix")
     if args.fix:
+        changed = fix_kvm_device()
+        if changed:
+            fixed.append(changed)
         for name in DAEMONS:  # virtlogd first: libvirtd hands it the console logs
             if not daemon_running(name)[0]:
                 fixed.append(start_daemon(name))
