@@ -4,10 +4,12 @@
     doc = parse_file("docs/install.md")          # DoctestError only if the file is unreadable
     doc = parse_text(markdown, "docs/install.md")  # never raises
 
-Pipeline: mkdocs tabs/admonitions are unwrapped line for line (`containers`), mistune parses the
+Pipeline: mkdocs tabs/admonitions are unwrapped line for line (`containers`), site-generator
+shortcodes (`{{< highlight bash >}}`, `{% highlight %}`, MyST `:::`) become fences (`shortcodes`), mistune parses the
 blocks with positions (`markdown`), annotations and hidden setup/cleanup blocks are read from
 `<!-- doctest: ... -->` comments (`annotations`), each code block becomes steps (`steps`, using
-bash's parser via `shell`), and imperative prose without a command is collected (`prose`).
+bash's parser via `shell`; prompts decided per block in `prompts`, and whether a line is a command,
+prose or output in `commands`), and imperative prose without a command is collected (`prose`).
 Non-fatal problems (unterminated fence, bad annotation) go to `ParsedDoc.errors` with file:line.
 """
 
@@ -25,6 +27,7 @@ from .info import parse_info
 from .markdown import Element, parse_blocks
 from .prose import find_prose
 from .shell import SyntaxCheck, check_syntax
+from .shortcodes import convert_shortcodes
 from .steps import assign_ids, block_steps, prefetch_blocks
 
 __all__ = ["SyntaxCheck", "check_syntax", "parse_file", "parse_text"]
@@ -94,15 +97,18 @@ def _parse(text: str, path: str) -> ParsedDoc:
     text = text.replace("\r\n", "\n")
     raw_lines = text.split("\n")
     lines, containers = preprocess(raw_lines)
+    lines, shortcode_fences = convert_shortcodes(lines)
     elements = parse_blocks("\n".join(lines))
     code_at = [k for k, el in enumerate(elements) if el.kind == "code"]
     prefetched = 0  # code elements whose commands bash has already judged, in one batch
 
-    doc = ParsedDoc(path=path, steps=[])
+    doc = ParsedDoc(path=path, steps=[], source=text)
     stack: list[tuple[int, str]] = []
     heading: tuple[str, ...] = ()
     heading_at: dict[int, tuple[str, ...]] = {}
     pending: Annotation | None = None
+    intro: str | None = None  # the paragraph right before the next code block ("Example output:")
+    guests: set[str] = set()  # prompts shown as a guest shell's so far (`bash-5.0#` after `virtctl guestfs`)
 
     def orphan(ann: Annotation) -> None:
         doc.errors.append(DoctestError("doctest annotation is not followed by a code block", path, ann.line))
@@ -134,6 +140,7 @@ def _parse(text: str, path: str) -> ParsedDoc:
             if pending is not None and el.kind in ("heading", "para"):
                 orphan(pending)
                 pending = None
+            intro = el.text if el.kind == "para" else None
             continue
 
         if prefetched < len(code_at) and code_at[prefetched] <= idx:
@@ -148,7 +155,7 @@ def _parse(text: str, path: str) -> ParsedDoc:
             else:
                 orphan(pending)
             pending = None
-        block = _make_block(el, path, heading, containers, ann)
+        block = _make_block(el, path, heading, containers, ann, el.line in shortcode_fences)
         doc.blocks.append(block)
         if not el.closed:
             doc.errors.append(
@@ -161,8 +168,11 @@ def _parse(text: str, path: str) -> ParsedDoc:
                 file_path=ann.file if ann else None,
                 run=ann.run if ann else False,
                 closed=el.closed,
+                intro=intro,
+                guests=guests,
             )
         )
+        intro = None
     if pending is not None:
         orphan(pending)
 
@@ -178,19 +188,24 @@ def _only_blank_between(lines: list[str], after: int, before: int) -> bool:
 
 
 def _make_block(
-    el: Element, path: str, heading: tuple[str, ...], containers: list[Container], ann: Annotation | None
+    el: Element, path: str, heading: tuple[str, ...], containers: list[Container], ann: Annotation | None,
+    shortcode: bool = False,
 ) -> Block:
     fenced = el.style == "fenced"
     text = el.text
     if fenced and text.endswith("\n"):
         text = text[:-1]
     lang, attrs = parse_info(el.info) if fenced else ("", {})
+    content_line = el.line + 1 if fenced else el.line
+    if attrs.get("directive"):
+        skipped, text = _myst_options(text)
+        content_line += skipped
     tab = innermost(containers, el.line, "tab")
     return Block(
         path=path,
         line=el.line,
         end_line=el.end_line,
-        content_line=el.line + 1 if fenced else el.line,
+        content_line=content_line,
         info=el.info,
         lang=lang,
         attrs=attrs,
@@ -198,8 +213,28 @@ def _make_block(
         heading=heading,
         tab=tab.title if tab else None,
         annotation=ann.options if ann else None,
-        kind="fenced" if fenced else "indented",
+        kind="shortcode" if shortcode else "fenced" if fenced else "indented",
     )
+
+
+_MYST_OPTION_RE = re.compile(r"^:[\w-]+:(?:[ \t].*)?$")
+
+
+def _myst_options(text: str) -> tuple[int, str]:
+    """Drop a MyST directive's option lines (`:caption: x`, or a `---` YAML block) from the top of
+    its body: they configure the rendering, they are not content. Returns (lines dropped, text)."""
+    lines = text.split("\n")
+    k = 0
+    if lines and lines[0].strip() == "---":
+        end = next((j for j in range(1, len(lines)) if lines[j].strip() == "---"), None)
+        if end is not None:
+            k = end + 1
+    else:
+        while k < len(lines) and _MYST_OPTION_RE.match(lines[k]):
+            k += 1
+    if k and k < len(lines) and not lines[k].strip():
+        k += 1  # the blank line that ends the options
+    return k, "\n".join(lines[k:])
 
 
 def _hidden_steps(

@@ -2,7 +2,7 @@
 
 Keys (several per comment, values may be quoted):
   skip, reason="...", timeout=900 (seconds; 90s/15m/1h accepted), expect-exit=N, user=root,
-  requires=kvm,network, name=..., reboot, output=check|ignore|warn, pty, file=PATH, run
+  requires=kvm,network, name=..., reboot, output=check|ignore|warn, pty, file=PATH, run, platform=any|NAME
 (`run` asks for a block in a non-shell language, or an unlabelled one, to be run as shell).
 
 A comment whose first word is ``setup`` or ``cleanup`` holds a hidden block instead:
@@ -33,7 +33,7 @@ _FENCE_RE = re.compile(r"^(?P<indent>[ ]*)(?P<marker>`{3,}|~{3,})(?P<info>.*)$")
 
 KNOWN_KEYS = (
     "skip", "reason", "timeout", "expect-exit", "user", "requires", "name", "reboot", "output", "pty",
-    "file", "run",
+    "file", "run", "platform",
 )
 _FLAGS = {"skip", "reboot", "pty", "run"}
 _TRUE = {"", "true", "yes", "1", "on"}
@@ -171,6 +171,11 @@ def _set_value(opts: StepOptions, ann: Annotation, key: str, value: str) -> str 
         if value not in ("check", "ignore", "warn"):
             return f"output must be check, ignore or warn, not '{value}'"
         opts.output = value  # type: ignore[assignment]
+        return None
+    if key == "platform":  # `any`, or the platform the step is for; plan/platform.py reads it
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+/ -]*", value.strip()):
+            return f"platform must be any or a platform name such as macos or fedora, not '{value}'"
+        opts.platform = value.strip()
         return None
     if key == "file":
         if not value.strip() or any(c.isspace() for c in value):

@@ -5,13 +5,20 @@
     {.bash}                   -> ("bash", {})
     {.bash .numberLines #id}  -> ("bash", {"class": "numberLines", "id": "id"})
     console {hl_lines="2"}    -> ("console", {"hl_lines": "2"})
+    {code-block} bash         -> ("bash", {"directive": "code-block"})   (MyST)
+    {note}                    -> ("", {"directive": "note"})             (MyST, not code)
 """
 
 from __future__ import annotations
 
 import re
 
-SHELL_LANGS = frozenset({"bash", "sh", "shell", "console", "shell-session", "zsh", "shellsession"})
+SHELL_LANGS = frozenset({
+    "bash", "sh", "shell", "console", "shell-session", "zsh", "shellsession", "terminal", "sh-session",
+})
+# MyST directives whose body is code: ```{code-block} bash, ```{code} sh, ```{sourcecode} console
+MYST_CODE_DIRECTIVES = frozenset({"code-block", "code", "sourcecode", "code-cell"})
+_MYST_RE = re.compile(r"^\{(?P<name>[A-Za-z][\w:-]*)\}(?:[ \t]+(?P<arg>\S+))?(?P<rest>.*)$")
 
 _TOKEN_RE = re.compile(
     r"""(?P<key>[A-Za-z_][\w:.-]*)=(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s{}]*))"""
@@ -22,6 +29,11 @@ _TOKEN_RE = re.compile(
 def parse_info(info: str) -> tuple[str, dict[str, str]]:
     """Split an info string into a normalised language and its attributes."""
     text = info.strip()
+    myst = _MYST_RE.match(text)
+    if myst:
+        name = myst.group("name").lower()
+        arg = (myst.group("arg") or "").lower()
+        return (arg if name in MYST_CODE_DIRECTIVES else ""), {"directive": name}
     lang = ""
     attrs: dict[str, str] = {}
     classes: list[str] = []
@@ -56,3 +68,14 @@ def parse_info(info: str) -> tuple[str, dict[str, str]]:
 
 def is_shell_lang(lang: str) -> bool:
     return lang in SHELL_LANGS
+
+
+# Languages of Windows shells: their blocks are steps for Windows (Step.platform = "windows").
+WINDOWS_LANGS = frozenset({
+    "powershell", "ps1", "pwsh", "posh", "ps1con", "pwsh-session", "powershell-session", "cmd", "bat",
+    "batch", "doscon", "winbatch",
+})
+
+
+def is_windows_lang(lang: str) -> bool:
+    return lang in WINDOWS_LANGS

@@ -25,10 +25,12 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 
 __all__ = ["BashSyntaxChecker", "SyntaxCheck", "check_syntax", "default_checker", "prefetch"]
@@ -61,19 +63,35 @@ _MAX_COPROC_BYTES = 256 * 1024
 _CACHE_MAX = 200_000
 _TIMEOUT_S = 10.0
 
-# Reads NUL-terminated wrapped texts from the scratch file, one batch per "go" line.
+# Reads NUL-terminated wrapped texts from the scratch file, one batch per "go TOKEN" line.
+# Every answer line carries the batch's TOKEN (fresh random hex per request, see `_roundtrip`):
+# bash echoes pieces of the text in its messages (a heredoc's wanted delimiter may span lines),
+# so a fixed marker could be forged by a doc; a token it cannot know cannot be.
+# After a text that failed to parse, a known-good probe is parsed until it passes: bash's parser
+# keeps some state across a syntax error (after an error inside `[[`, the next `[[` is misread),
+# and that must not reach the next text, which may be another doc's. A probe that keeps failing
+# says DIRTY, and the co-process is replaced.
 _DRIVER = r"""
 exec 2>&1
 shopt -u expand_aliases
 set +o history 2>/dev/null
 __dr_f=$1
-while IFS= read -r __dr_cmd; do
+__dr_probe='__dr_p() { [[ a ]]; case x in x) [[ -n a && ( b < c ) ]];; esac; (( 1 )); : $((1)) "${x:-y}" $(:); }'
+while IFS=' ' read -r __dr_cmd __dr_tok; do
+  printf '\n%s BEGIN\n' "$__dr_tok"
+  __dr_i=0
   while IFS= read -r -d '' __dr_t; do
     eval "$__dr_t"
-    printf '\n__DR_DONE %s\n' "$?"
-    unset -f __dr_w1 2>/dev/null
+    __dr_rc=$?
+    printf '\n%s DONE %s %s\n' "$__dr_tok" "$__dr_i" "$__dr_rc"
+    if [ "$__dr_rc" != 0 ]; then
+      { eval "$__dr_probe" || eval "$__dr_probe" || eval "$__dr_probe"; } >/dev/null 2>&1 ||
+        printf '\n%s DIRTY\n' "$__dr_tok"
+    fi
+    __dr_i=$((__dr_i + 1))
+    unset -f __dr_w1 __dr_p 2>/dev/null
   done < "$__dr_f"
-  printf '\n__DR_END\n'
+  printf '\n%s END\n' "$__dr_tok"
 done
 """
 _BATCH_MAX_BYTES = 1024 * 1024
@@ -242,24 +260,13 @@ class BashSyntaxChecker:
         data = b"".join(_encode(w) + b"\x00" for w in wrapped)
         os.ftruncate(self._fd, 0)  # rewriting in place: ~10 us, where reopening can cost 1 ms
         os.pwrite(self._fd, data, 0)
-        proc.stdin.write(b"go\n")
+        token = secrets.token_hex(16)
+        proc.stdin.write(b"go " + token.encode() + b"\n")
         proc.stdin.flush()
-        raw = _read_answer(proc, self._buf, _TIMEOUT_S + len(wrapped) * 0.01)
+        raw = _read_answer(proc, self._buf, token, _TIMEOUT_S + len(wrapped) * 0.01)
         if raw is None:
             raise _CoprocError("bash co-process did not answer")
-        answers: list[tuple[int, list[str]]] = []
-        pending: list[str] = []
-        for line in raw.decode("utf-8", "replace").split("\n"):
-            if line.startswith("__DR_DONE "):
-                try:
-                    rc = int(line.split()[1])
-                except (IndexError, ValueError) as exc:
-                    raise _CoprocError("bad answer") from exc
-                answers.append((rc, pending))
-                pending = []
-            elif line and line != "__DR_END":
-                pending.append(line)
-        return answers
+        return _split_answers(raw, token, len(wrapped))
 
     def _ensure(self) -> subprocess.Popen[bytes] | None:
         if self._proc is not None and self._owner_pid == os.getpid() and self._proc.poll() is None:
@@ -373,28 +380,58 @@ class _CoprocError(Exception):
     pass
 
 
-def _read_answer(proc: subprocess.Popen[bytes], buf: bytearray, timeout: float) -> bytes | None:
-    """Read up to the `__DR_END` line, with a timeout so a wedged co-process cannot hang us."""
+def _read_answer(proc: subprocess.Popen[bytes], buf: bytearray, token: str, timeout: float) -> bytes | None:
+    """The co-process's output for the batch tagged `token`, from its BEGIN line to its END line
+    (excluded); a timeout keeps a wedged co-process from hanging us."""
     import select
 
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
-    marker = b"\n__DR_END\n"
+    begin = b"\n" + token.encode() + b" BEGIN\n"
+    end = b"\n" + token.encode() + b" END\n"
     searched = 0
+    deadline = time.monotonic() + timeout
     while True:
-        idx = buf.find(marker, max(0, searched - len(marker)))
+        idx = buf.find(end, max(0, searched - len(end)))
         if idx >= 0:
-            answer = bytes(buf[: idx + len(marker)])
-            del buf[: idx + len(marker)]
+            start = buf.find(begin, 0, idx)
+            answer = bytes(buf[start + len(begin) : idx + 1]) if start >= 0 else None
+            del buf[: idx + len(end)]
             return answer
         searched = len(buf)
-        ready, _, _ = select.select([fd], [], [], timeout)
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(0.0, left))
         if not ready:
             return None
         chunk = os.read(fd, 1 << 16)
         if not chunk:
             return None
         buf.extend(chunk)
+
+
+def _split_answers(raw: bytes, token: str, count: int) -> list[tuple[int, list[str]]]:
+    """(status, message lines) per text from one batch's output.
+
+    Only a line `TOKEN DONE i status` ends an answer, and i must count up from 0: the token is
+    fresh random hex per request, so no text (whose messages bash echoes) can forge one, and a
+    missing or extra answer is an error rather than a shift of every later verdict."""
+    done = token + " DONE "
+    answers: list[tuple[int, list[str]]] = []
+    pending: list[str] = []
+    for line in raw.decode("utf-8", "replace").split("\n"):
+        if line == token + " DIRTY":  # bash's parser state could not be reset: trust no answer of it
+            raise _CoprocError("bash co-process parser state not reset")
+        if line.startswith(done):
+            parts = line[len(done) :].split(" ")
+            if len(parts) != 2 or parts[0] != str(len(answers)) or not parts[1].isdigit():
+                raise _CoprocError("bad answer from the bash co-process")
+            answers.append((int(parts[1]), pending))
+            pending = []
+        elif line:
+            pending.append(line)
+    if len(answers) != count:
+        raise _CoprocError(f"bash co-process gave {len(answers)} answers for {count} texts")
+    return answers
 
 
 def _scratch_file() -> tuple[int, str]:

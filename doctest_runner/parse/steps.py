@@ -15,13 +15,17 @@ from dataclasses import dataclass, replace
 
 from doctest_runner.model import Block, Step, StepOptions
 
-from .info import is_shell_lang
-from .prompts import Prompt, is_comment, is_prompted, is_ps2, match_prompt, strip_ps2
+from .commands import output_intro, output_shape, reads_as_command, unlabelled_shell_reason
+from .info import is_shell_lang, is_windows_lang
+from .prompts import SCRIPT_LANGS, Prompt, block_prompts, is_comment, is_prompted, is_ps2, match_prompt, strip_ps2
 from .shell import SyntaxCheck, check_syntax, default_checker
 
 GUEST_REASON = "runs inside a guest shell"
 UNTERMINATED_REASON = "unterminated code fence"
 ANNOTATION_SKIP_REASON = "skipped by doctest annotation"
+# Step.why of a shell-labelled block whose content is output (lint: `output-in-shell-fence`)
+OUTPUT_WHY = "shell fence read as output"
+UNLABELLED_WHY = "unlabelled block read as shell"
 
 # A prompted command that never completes stops accumulating here (then it is cut at the next prompt).
 MAX_COMMAND_LINES = 2000
@@ -97,6 +101,8 @@ class Command:
     guest: bool = False
     expected_output: str | None = None
     complete: bool = True
+    root: bool = False  # typed at a root prompt (`# `, `[root@host ~]# `): runs as root
+    windows: bool = False  # typed at a Windows prompt (`PS C:\\> `)
 
 
 def _ends_with_backslash(line: str) -> bool:
@@ -105,13 +111,17 @@ def _ends_with_backslash(line: str) -> bool:
     return n % 2 == 1
 
 
-def split_prompted(lines: list[str], first_line: int, checker: Checker = check_syntax) -> list[Command]:
+def split_prompted(
+    lines: list[str], first_line: int, checker: Checker = check_syntax, prompts: list[Prompt | None] | None = None
+) -> list[Command]:
     """Cut a prompted block into commands with their expected output.
 
-    `lines` are the block's lines, `first_line` the doc line of lines[0].
+    `lines` are the block's lines, `first_line` the doc line of lines[0]; `prompts` each line's
+    prompt as `prompts.block_prompts` decided it (default: the unambiguous prompts only).
     """
     n = len(lines)
-    prompts: list[Prompt | None] = [match_prompt(ln) for ln in lines]
+    if prompts is None:
+        prompts = [match_prompt(ln) for ln in lines]
     uses_dollar = any(p is not None and not p.guest for p in prompts)
     out: list[Command] = []
     i = 0
@@ -120,9 +130,9 @@ def split_prompted(lines: list[str], first_line: int, checker: Checker = check_s
         if p is None:
             i += 1
             continue
-        if p.guest:
+        if p.guest or p.windows:
             cmd_lines, maps, j = [p.rest], [i], i + 1
-            while _ends_with_backslash(cmd_lines[-1]) and j < n and prompts[j] is None:
+            while _continues(cmd_lines[-1], p.windows) and j < n and prompts[j] is None:
                 cmd_lines.append(lines[j])
                 maps.append(j)
                 j += 1
@@ -150,10 +160,19 @@ def split_prompted(lines: list[str], first_line: int, checker: Checker = check_s
                     guest=p.guest,
                     expected_output="\n".join(output) if output else None,
                     complete=complete,
+                    root=p.root and not p.guest,
+                    windows=p.windows,
                 )
             )
         i = k
     return out
+
+
+def _continues(line: str, windows: bool) -> bool:
+    """Does a one-line command go on? `\\` in a POSIX shell; `` ` `` in PowerShell, `^` in cmd."""
+    if windows:
+        return line.rstrip().endswith(("`", "^"))
+    return _ends_with_backslash(line)
 
 
 _Accumulation = Generator[str, SyntaxCheck, "tuple[list[str], list[int], int, bool]"]
@@ -285,16 +304,21 @@ def block_steps(
     closed: bool = True,
     checker: Checker = check_syntax,
     step_kind: str | None = None,
+    intro: str | None = None,
+    guests: set[str] | None = None,
 ) -> list[Step]:
     """The steps a block yields (possibly none).
 
     file_path: from a `file=` annotation (overrides a title). run: an annotation asked to run a
-    non-shell block. step_kind: "setup"/"cleanup" for hidden blocks.
+    non-shell block. step_kind: "setup"/"cleanup" for hidden blocks. intro: the paragraph right
+    before the block ("Example output:" makes a shell block output, not commands). guests: the
+    guest prompts earlier blocks of the doc showed (updated; see `prompts.block_prompts`).
     """
     ann = block.annotation
     lines = block.text.split("\n") if block.text else []
     alternative = block.tab if names_distro(block.tab) else None
-    shell = is_shell_lang(block.lang)
+    windows = is_windows_lang(block.lang)
+    shell = is_shell_lang(block.lang) or windows
     if not shell and ann is not None and _asks_to_run(ann):
         run = True
     target = file_path
@@ -304,6 +328,14 @@ def block_steps(
         shell = True
 
     commands: list[tuple[Command, str]] = []
+    why: str | None = None
+    output: str | None = None  # why a shell block's content is output, not commands
+    prompts: list[Prompt | None] | None = None
+    if target is None and (shell or run or block.lang == ""):
+        # `# `/`> `/`% ` prompts are read in fences only: a hidden block is written for the harness (its
+        # `#` lines are comments), an indented block counts only with unambiguous prompts
+        prompt_lang = block.lang if block.kind in ("fenced", "shortcode") else "-"
+        prompts = block_prompts(lines, prompt_lang, checker, guests)
     if target is not None:
         content = block.text
         command = file_write_command(target, content)
@@ -315,18 +347,33 @@ def block_steps(
         commands.append((cmd, "file"))
     elif (titled := _title_command(block, shell, lines)) is not None:
         commands.append((titled, "prompted"))
-    elif shell or run or (block.lang == "" and is_prompted(lines)):
-        if is_prompted(lines):
-            for cmd in split_prompted(lines, block.content_line, checker):
+    elif prompts is not None and (shell or run or is_prompted(lines, prompts)):
+        prompts = _script_prompts(lines, block, prompts, checker)
+        if is_prompted(lines, prompts):
+            for cmd in split_prompted(lines, block.content_line, checker, prompts):
                 commands.append((cmd, "prompted"))
         else:
             bare = bare_command(lines, block.content_line)
             if bare is not None:
                 commands.append((bare, "bare"))
+                if shell and not run and not windows:
+                    output = _output_reason(lines, intro, checker)
+    elif prompts is not None and block.kind == "fenced" and not block.info.strip() and not _not_commands(intro):
+        reason_text = unlabelled_shell_reason(lines, checker)
+        bare = bare_command(lines, block.content_line) if reason_text else None
+        if bare is not None:
+            commands.append((bare, "bare"))
+            why = f"{UNLABELLED_WHY}: {reason_text}"
     steps: list[Step] = []
     for cmd, kind in commands:
         opts = _options(ann)
+        if cmd.root and opts.user is None:
+            opts.user = "root"
         status, reason = "run", None
+        step_why = why
+        if output is not None:
+            status, reason = "skip", f"example output, not a command ({output})"
+            step_why = f"{OUTPUT_WHY}: {output}"
         if opts.skip:
             status, reason = "skip", opts.reason or ANNOTATION_SKIP_REASON
         elif cmd.guest:
@@ -352,15 +399,63 @@ def block_steps(
                 options=opts,
                 status=status,  # type: ignore[arg-type]
                 reason=reason,
+                platform="windows" if (windows or cmd.windows) else None,
+                why=step_why,
             )
         )
     return steps
 
 
+_FILE_INTRO_RE = re.compile(
+    r"\bcontents?\b|\b(?:create|add|write|save|put|edit|open|make|place)\b[^.]*\b(?:file|script)\b"
+    r"|\bfollowing\s+(?:file|script|configuration|config)\b|\b(?:file|script)\s+(?:named|called)\b",
+    re.IGNORECASE,
+)
+
+
+def _not_commands(intro: str | None) -> bool:
+    """The paragraph before an unlabelled block says it is output or a file's content (its last
+    sentence: "Add a file ... with the following contents:")."""
+    if output_intro(intro) is not None:
+        return True
+    last = re.split(r"(?<=[.!?])\s+", " ".join(intro.split()))[-1] if intro else ""
+    return bool(_FILE_INTRO_RE.search(last))
+
+
+def _script_prompts(
+    lines: list[str], block: Block, prompts: list[Prompt | None], checker: Checker
+) -> list[Prompt | None]:
+    """A `bash`/`sh` block keeps its `# ` root-prompt reading only when every line then belongs
+    to a command: a script has no output lines, so anything left over means the `# ` lines were
+    comments after all (`# Build it` above `make`)."""
+    if block.lang not in SCRIPT_LANGS or not any(p is not None and p.weak and p.root for p in prompts):
+        return prompts
+    cmds = split_prompted(lines, block.content_line, checker, prompts)
+    if any(c.root and c.expected_output for c in cmds):
+        return [None if (p is not None and p.weak and p.root) else p for p in prompts]
+    return prompts
+
+
+def _output_reason(lines: list[str], intro: str | None, checker: Checker) -> str | None:
+    """Why an unprompted shell block is example output rather than commands (None: it is not).
+
+    The prose right before it says so ("Example output:", "You should see:"; its last sentence, so
+    "To see the output, run:" does not), or its shape is one no command has (a column table, log
+    lines, `Key: value` dumps) and no line of it reads as a command."""
+    said = output_intro(intro)
+    if said is not None:
+        return f'introduced by "{said}"'
+    shape = output_shape(lines)
+    if shape is not None and not any(reads_as_command(ln, checker) for ln in lines if ln.strip()
+                                     and not ln.lstrip().startswith("#")):
+        return f"looks like output: {shape}"
+    return None
+
+
 def _title_command(block: Block, shell: bool, lines: list[str]) -> Command | None:
     """```sh title="$ kubectl logs x"```: the title is what the reader types, the body its output."""
     title = block.attrs.get("title")
-    if not title or not (shell or block.lang == "") or is_prompted(lines):
+    if not title or not (shell or block.lang == "") or is_prompted(lines, None):
         return None
     p = match_prompt(title.strip())
     if p is None or p.guest or not p.rest.strip():

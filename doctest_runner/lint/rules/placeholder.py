@@ -1,11 +1,16 @@
 """Rule `placeholder`: things the reader must fill in before a command can work.
 
-Two kinds, both errors because the step fails (or silently does the wrong thing) as written:
+Three kinds, all errors because the step fails (or silently does the wrong thing) as written:
 
 * angle-bracket placeholders, `<VERSION>`, `<your-registry>`, `<node name>`; unquoted, bash even
   reads `<node-name>` as two redirects, so `kubectl label node <node-name> x=y` "works" on the
   wrong thing. Not placeholders: redirections (`< file`, `<<EOF`, `<<<`, `<(...)`), HTML/XML
   markup (known tags, or a tag closed by `</tag>` in the same step), shell comments.
+* site-generator template values the page renders but the Markdown source keeps:
+  `{{< stableVersion >}}`, `{{% version %}}`, `{{ .Site.Params.version }}` (Hugo). Go templates a
+  command really takes (`docker inspect -f '{{.State.Running}}'`) are not these: only shortcode
+  delimiters and Hugo's own roots (`.Site`, `site`, `.Params`, `.Page`) count. A sidecar var of the
+  shortcode's name fills `{{< NAME >}}`.
 * variables used but never set: walking the plan's steps in run order (sidecar setup first),
   a `$VAR` is fine when an earlier command set it (assignment, export/declare/local/readonly,
   read, mapfile, for/select, getopts, printf -v, ${VAR:=x}, ((VAR=..))), the sidecar's `vars`
@@ -215,6 +220,27 @@ def angle_placeholders(text: str, skip_spans: list[tuple[int, int]] = ()) -> lis
     return out
 
 
+_TEMPLATE_RE = re.compile(
+    r"\{\{(?P<d>[<%])-?\s*(?P<name>[A-Za-z_][\w.-]*)[^{}]*?-?(?P=d)?[>%]\}\}"
+    r"|\{\{-?\s*(?P<hugo>(?:\.Site|site|\.Params|\.Page|\$\.Site)\.[\w.]+)\s*-?\}\}"
+)
+
+
+def template_placeholders(text: str) -> list[tuple[int, str]]:
+    """(offset, text) of each Hugo template value in `text`: `{{< name >}}`, `{{ .Site.Params.x }}`."""
+    return [(m.start(), m.group(0)) for m in _TEMPLATE_RE.finditer(text)]
+
+
+def _template_texts(text: str) -> tuple[str, str]:
+    m = _TEMPLATE_RE.match(text)
+    name = (m.group("name") or m.group("hugo")) if m else text
+    short = name.rsplit(".", 1)[-1]
+    message = f"unresolved template value {text}: the site renders it, the reader of the source must replace it"
+    hint = f"give it in the sidecar's vars (`{short}: ...`), or write a real value" if m and m.group("name") else (
+        "write a real value (or a shortcode the sidecar's vars can fill)")
+    return message, hint
+
+
 def _file_comment_spans(text: str) -> list[tuple[int, int]]:
     """Whole-line comments of a config file (# or //): prose about the file, not its content."""
     spans = []
@@ -338,8 +364,12 @@ def _unset_variables(ctx: LintContext) -> Iterator[Finding]:
 
 def check(ctx: LintContext) -> Iterator[Finding]:
     for s in ctx.shell:
-        for offset, text in angle_placeholders(s.step.command, s.script.comments):
+        templates = template_placeholders(s.step.command)
+        spans = list(s.script.comments) + [(offset, offset + len(text)) for offset, text in templates]
+        for offset, text in angle_placeholders(s.step.command, spans):
             yield _angle_finding(ctx, s, offset, text)
+        for offset, text in templates:
+            yield ctx.finding(s, offset, RULE, "error", *_template_texts(text))
     for step in ctx.files:
         for offset, text in angle_placeholders(step.command, _file_comment_spans(step.command)):
             line = step.source_line(step.command.count("\n", 0, offset))
