@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from doctest_runner.model import DoctestError
+from doctest_runner.model import DoctestError, Platform
 
 # Bump when the build code changes what it produces from the same recipe: it is part of every hash,
 # so old caches are rebuilt instead of silently reused.
@@ -57,7 +57,15 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "boot": (str, "disk"),
     "root_partition": (int, None),
     "user_data": (dict, {}),
+    # what the image is, for choosing a guide's platform sections (plan/platform.py); unset: derived
+    # from `distro` / `release` and the recipe name. Descriptive only: not part of the image hash.
+    "os": (str, None),
+    "family": (str, None),
+    "package_manager": (str, None),
+    "arch": (str, None),
 }
+# Keys that describe the image without changing how it is built: a new or edited one keeps the cache.
+PLATFORM_KEYS = ("os", "family", "package_manager", "arch")
 
 
 def default_recipe_dirs() -> list[Path]:
@@ -96,7 +104,17 @@ class Recipe:
 
     def hash(self, *extra: str) -> str:
         """Short content hash of the recipe, the builder version and anything else the result depends on."""
-        return recipe_hash(self.data, *extra)
+        return recipe_hash({k: v for k, v in self.data.items() if k not in PLATFORM_KEYS}, *extra)
+
+    @property
+    def platform(self) -> Platform:
+        """What the image is (distribution, release, family, package manager, arch), declared or derived."""
+        from doctest_runner.plan.platform import platform_from_fields  # the vocabulary lives with the planner
+
+        d = self.data
+        return platform_from_fields(self.name, distro=d.get("distro"), release=d.get("release"),
+                                    family=d.get("family"), package_manager=d.get("package_manager"),
+                                    arch=d.get("arch"), os=d.get("os"))
 
 
 def recipe_hash(data: dict[str, Any], *extra: str) -> str:
@@ -173,6 +191,13 @@ def validate(data: dict[str, Any], path: Path) -> None:
         if not isinstance(k, str) or not k.startswith("/") or not isinstance(v, str):
             raise DoctestError("files: keys must be absolute guest paths and values strings", str(path),
                                _key_line(path, "files"))
+        if "\x00" in k or any(part in ("", ".", "..") for part in k.split("/")[1:]):  # writes stay in the image
+            raise DoctestError(f"files: key {k[:200]!r} must not hold '.', '..' or '//' components", str(path),
+                               _key_line(path, "files"))
+    for unit in data.get("mask_units") or []:
+        if "/" in unit or unit in ("", ".", ".."):
+            raise DoctestError(f"mask_units: {unit[:200]!r} is not a unit name", str(path),
+                               _key_line(path, "mask_units"))
 
 
 def load_recipe(name_or_path: str, dirs: list[Path] | None = None) -> Recipe:
