@@ -114,6 +114,10 @@ CASES = [
      127, "command-not-found", "sh: 1: jq: not found"),
     ("exit-127-only",
      "./configure", "", 127, "command-not-found", NO_OUTPUT),
+    # -- platform-mismatch: another platform's tool is absent (plan/platform.py knows which) ----------
+    ("brew-missing",
+     "brew install kind", "bash: line 1: brew: command not found\n",
+     127, "platform-mismatch", "bash: line 1: brew: command not found"),
     ("missing-script",
      "cd kata-containers/tools/packaging/static-build/virtiofsd\n./build.sh",
      "bash: line 2: ./build.sh: No such file or directory\n",
@@ -239,6 +243,7 @@ def test_category_and_exact_evidence(case):
 
 def test_every_category_is_covered_by_the_cases():
     covered = {c[4] for c in CASES} | {"timeout", "output-mismatch"}
+    covered |= {"prerequisite", "prose-step"}  # they need the guide's words: tests/test_classify_prose.py
     assert covered == set(CATEGORIES)
 
 

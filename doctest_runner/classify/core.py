@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from doctest_runner.classify import rules as R
 from doctest_runner.classify import shell
+from doctest_runner.classify.assumed import GuideContext, refine
+from doctest_runner.classify.platform import platform_mismatch
 from doctest_runner.classify.text import clean_lines, last_nonempty, trim, trim_around
 from doctest_runner.model import ExecResult, Step, category_group
 
@@ -245,6 +247,25 @@ def classify(
     *,
     kvm_available: bool = True,
     output_mismatch: OutputMismatch | None = None,
+    context: GuideContext | None = None,
+) -> Verdict:
+    """Categorise one failed step; with the guide's `context` (its Plan: prerequisites, steps given in words),
+    a doc-bug verdict that the guide's own words explain becomes `prerequisite` or `prose-step` (assumed.py)."""
+    verdict = _classify_output(step, result, kvm_available=kvm_available, output_mismatch=output_mismatch)
+    if output_mismatch is not None and verdict.category == "output-mismatch":
+        return verdict
+    refined = refine(verdict.category, step, result, context)
+    if refined is None:
+        return verdict
+    return Verdict(refined.category, refined.explanation, verdict.evidence)
+
+
+def _classify_output(
+    step: Step,
+    result: ExecResult,
+    *,
+    kvm_available: bool = True,
+    output_mismatch: OutputMismatch | None = None,
 ) -> Verdict:
     """Categorise one failed (or output-mismatched) step from its command and output.
 
@@ -303,6 +324,11 @@ def classify(
     # 6. Killed by the timeout.
     if result.timed_out:
         return _timeout_verdict(step, result, lines)
+
+    # 6b. Another platform's tool (brew, dnf, Set-ExecutionPolicy) is missing: the image, not the doc.
+    other = platform_mismatch(lines)
+    if other is not None:
+        return Verdict("platform-mismatch", other[0], trim(other[1]))
 
     # 7. Doc bugs, most specific first.
     if "syntax" in hits:

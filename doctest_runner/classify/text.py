@@ -7,17 +7,9 @@ once, the same way everywhere.
 
 from __future__ import annotations
 
-import re
+from doctest_runner.text import strip_ansi  # one definition, shared with the report cleaning
 
 EVIDENCE_MAX = 200
-
-# CSI (colours, cursor moves) and OSC (window titles) escape sequences, plus lone ESC pairs.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-def strip_ansi(text: str) -> str:
-    """Remove terminal escape sequences so patterns and reports see plain text."""
-    return _ANSI.sub("", text)
 
 
 def clean_lines(output: str) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from doctest_runner.model import DoctestError, ParsedDoc, Plan
 from doctest_runner.plan.build import plan_doc
 from doctest_runner.plan.discover import DocTarget, run_discovery
+from doctest_runner.plan.prereq import assumptions, setup_conditions
 from doctest_runner.plan.yamlnodes import flatten
 
 
@@ -28,7 +29,7 @@ class PlanSet:
 
 
 def plan_paths(args: list[str], *, source: str | os.PathLike[str] | None = None,
-               image: str | None = None) -> PlanSet:
+               image: str | None = None, max_doc_bytes: int | None = None) -> PlanSet:
     """Discover, parse and plan every argument; each file's error is collected and the others go on.
 
     Image precedence: `image` (the CLI's --image) > the sidecar's > the doc set's > debian-12.
@@ -45,12 +46,15 @@ def plan_paths(args: list[str], *, source: str | os.PathLike[str] | None = None,
         key = (target.doc_path.resolve(), target.display)
         try:
             if key not in parsed_cache:
+                _check_size(target, max_doc_bytes)  # before parsing: lint's doc size limit
                 parsed_cache[key] = parse_file(target.doc_path, display_path=target.display)
             parsed = parsed_cache[key]
             sidecar = found.sidecars.get(target.sidecar.absolute()) if target.sidecar else None
             chosen = image or (sidecar.image if sidecar else None) or (
                 target.docset.image if target.docset else None)
             plan = plan_doc(parsed, sidecar, image=chosen)
+            plan.prerequisites, plan.word_steps = assumptions(parsed, target.doc_path, plan)  # plan/prereq.py
+            plan.conditions = setup_conditions(parsed, target.doc_path)  # blocks run only "if you have X"
         except DoctestError as exc:
             result.errors.extend(flatten(exc))
             continue
@@ -58,3 +62,16 @@ def plan_paths(args: list[str], *, source: str | os.PathLike[str] | None = None,
         result.targets.append(target)
         result.notes.extend(plan.notes)
     return result
+
+
+def _check_size(target: DocTarget, max_doc_bytes: int | None) -> None:
+    """A doc over `max_doc_bytes` (the caller's limit: lint's) is a one-line error and is not parsed."""
+    if max_doc_bytes is None:
+        return
+    try:
+        size = target.doc_path.stat().st_size
+    except OSError:
+        return  # parse_file says what is wrong with it
+    if size > max_doc_bytes:
+        raise DoctestError(f"doc is {size / 1048576:.1f} MiB, over the size limit of {max_doc_bytes / 1048576:g} MiB: "
+                           "not read", target.display)

@@ -16,6 +16,7 @@ from doctest_runner.model import CheckResult, RunResult
 from doctest_runner.report import data
 from doctest_runner.report.codeowners import CodeOwners, load_codeowners
 from doctest_runner.report.json import atomic_write_text
+from doctest_runner.text import one_line
 
 UNOWNED = "Unowned"
 
@@ -24,8 +25,9 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def md(text: str | None) -> str:
-    """Plain text that Markdown will show as written (no emphasis, links or HTML)."""
-    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), (text or "").replace("\n", " ").strip())
+    """Plain text that Markdown will show as written (no emphasis, links or HTML), on one line: CR, Unicode
+    line separators and control characters cannot start a heading or list item (doctest_runner.text)."""
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), one_line(text).strip())
 
 
 @dataclass
@@ -37,6 +39,8 @@ class _Item:
 
 
 def _hint(category: str, explanation: str | None) -> str:
+    if category in data.QUOTING_CATEGORIES and explanation:
+        return md(explanation)  # it quotes the guide's own sentence and says what to provide
     if category == "permission" and explanation and "redirect" in explanation:
         return "write `cmd | sudo tee file` instead of `sudo cmd > file`"
     return data.HINTS.get(category, data.HINTS["unknown"])
@@ -45,13 +49,15 @@ def _hint(category: str, explanation: str | None) -> str:
 def _step_items(run: RunResult, multi_image: bool) -> tuple[list[_Item], list[_Item]]:
     doc_items: list[_Item] = []
     env_items: list[_Item] = []
-    for b in data.broken_steps(run):
+    for b in data.first_failures(run):  # a cascade is named once, with the failure it follows from
         sr = b.step
         images = f" ({md(', '.join(b.images))})" if multi_image else ""
         text = (
             f"- [ ] {md(b.location)}{images} — step \"{md(data.broken_command(sr))}\" — "
             f"{b.category}: {md(sr.evidence or '(no output)')} — {_hint(b.category, sr.explanation)}"
         )
+        if b.later:
+            text += f" — {data.later_text(b)} ({md(data.later_lines(b))})"
         (env_items if b.group == "environment" else doc_items).append(_Item(b.path, b.line, text))
     return doc_items, env_items
 
@@ -109,7 +115,8 @@ def checklist_markdown(run: RunResult, *, codeowners: Path | str | CodeOwners | 
         "",
         (f"Run started {md(run.started_at)} on {md(run.host.accel)} ({md(run.host.why)}). "
          f"{len(summ['broken'])} broken step(s) in {sum(1 for d in run.docs if d.status == 'failed')} guide(s): "
-         f"{groups['doc']} doc bug(s), {groups['environment']} environment problem(s)."),
+         f"{groups['doc']} doc bug(s), {groups['environment']} environment problem(s)"
+         + (f", {summ['after_failure']} step(s) failed after an earlier failure." if summ["after_failure"] else ".")),
         "",
     ]
     if not (doc_items or env_items or not_run or warnings):
@@ -121,7 +128,8 @@ def checklist_markdown(run: RunResult, *, codeowners: Path | str | CodeOwners | 
         lines += [
             "## Environment problems",
             "",
-            ("Not the docs' fault: the machine the guide ran on lacked network, KVM or time. "
+            ("Not the docs' fault: the machine the guide ran on lacked network, KVM or time, or what the guide "
+             "assumes the reader has (a prerequisite, another platform, a step given in words). "
              "Rerun these where that is fixed before changing the doc."),
             "",
         ]

@@ -34,7 +34,14 @@ HINTS: dict[str, str] = {
     "network": "rerun where the VM has network access; an HTTP 4xx means the URL in the doc is wrong",
     "timeout": "raise the step's timeout, or rerun on a host with KVM; check that it does not wait forever",
     "needs-kvm": "run on a host with (nested) KVM, or mark the step requires=kvm so it is skipped without it",
+    "platform-mismatch": "the step is for another platform: run the guide on an image of that platform, or skip "
+    "the step (`platform:` / `skip:` in a sidecar)",
+    "prerequisite": "provide what the guide assumes with a sidecar `setup:` (or an image that has it)",
+    "prose-step": "the guide gives this step only in words: supply the command with a sidecar `insert:` rule "
+    "(or add it to the doc)",
 }
+# Categories whose explanation quotes the guide's own sentence: reports show it instead of the generic hint.
+QUOTING_CATEGORIES = ("prerequisite", "prose-step")
 
 
 def step_line(sr: StepResult) -> int:
@@ -108,8 +115,10 @@ class BrokenStep:
     line: int
     step: StepResult
     category: str
-    group: str
+    group: str  # a cascade's is its first failure's: a consequence of a network failure is no doc bug
     images: list[str] = field(default_factory=list)
+    after: str | None = None  # a cascade: `path:line` of the first failure it follows from
+    later: list[BrokenStep] = field(default_factory=list)  # a first failure: the steps that failed after it
 
     @property
     def location(self) -> str:
@@ -136,8 +145,72 @@ def broken_steps(run: RunResult) -> list[BrokenStep]:
                 category=cat,
                 group=category_group(cat) or "doc",
                 images=[doc.image],
+                after=sr.after_failure,
             )
-    return list(seen.values())
+    out = list(seen.values())
+    _link_cascades(out)
+    return out
+
+
+def _link_cascades(broken: list[BrokenStep]) -> None:
+    """Tie each cascade to its first failure (group and `later`); one whose first failure is not among them
+    (a report cut short) stands on its own."""
+    firsts = {b.location: b for b in broken if b.after is None}
+    for b in broken:
+        if b.after is None:
+            continue
+        root = firsts.get(b.after)
+        if root is None:
+            b.after = None
+            continue
+        b.group = root.group
+        root.later.append(b)
+
+
+def first_failures(run: RunResult) -> list[BrokenStep]:
+    """The broken steps that are not cascades, in run order, each with the steps that failed after it."""
+    return [b for b in broken_steps(run) if b.after is None]
+
+
+def after_failure_text(after: str | None, path: str) -> str | None:
+    """`failed after an earlier failure (line N)`; the whole `path:line` when the first failure is in
+    another file (a sidecar's setup)."""
+    if not after:
+        return None
+    where_path, _, line = after.rpartition(":")
+    where = f"line {line}" if where_path == path else after
+    return f"failed after an earlier failure ({where})"
+
+
+def later_text(b: BrokenStep) -> str:
+    """`and K later steps failed after it`, or '' when none did."""
+    k = len(b.later)
+    if not k:
+        return ""
+    return f"and {k} later step{'' if k == 1 else 's'} failed after it"
+
+
+def later_lines(b: BrokenStep) -> str:
+    """`line 15` / `lines 15, 16, 22` of the steps that failed after a first failure (`path:line` for
+    another file)."""
+    where = [str(x.line) if x.path == b.path else x.location for x in b.later]
+    return ("line " if len(where) == 1 else "lines ") + ", ".join(where)
+
+
+def doc_groups(doc: DocResult) -> dict[str, str]:
+    """Step id -> the group a broken step counts in: its own category's, or for a cascade its first
+    failure's (so --fail-on doc and report.json agree with the checklist)."""
+    where = {}
+    for sr in doc.steps:
+        if is_broken(sr) and sr.after_failure is None:
+            where[location(sr)] = category_group(category_of(sr)) or "doc"
+    out: dict[str, str] = {}
+    for sr in doc.steps:
+        if not is_broken(sr):
+            continue
+        own = category_group(category_of(sr)) or "doc"
+        out[sr.step.id] = where.get(sr.after_failure, own) if sr.after_failure else own
+    return out
 
 
 def doc_counts(doc: DocResult) -> dict[str, int]:
@@ -159,8 +232,12 @@ def summary(run: RunResult) -> dict[str, object]:
             steps["total"] += 1
             steps[sr.status] = steps.get(sr.status, 0) + 1
     broken = broken_steps(run)
+    after_failure = 0
     for b in broken:
         categories[b.category] = categories.get(b.category, 0) + 1
+        if b.after is not None:  # a cascade is counted apart, not as one more bug
+            after_failure += 1
+            continue
         groups[b.group] += 1
     checks_failed = sum(1 for doc in run.docs for c in doc.checks if not c.passed)
     return {
@@ -169,6 +246,7 @@ def summary(run: RunResult) -> dict[str, object]:
         "categories": dict(sorted(categories.items())),
         "groups": groups,
         "broken": [b.location for b in broken],
+        "after_failure": after_failure,
         "checks_failed": checks_failed,
         "duration_s": round(sum(doc.duration_s for doc in run.docs), 3),
         "passed": docs["total"] > 0 and docs["failed"] == 0 and docs["error"] == 0,

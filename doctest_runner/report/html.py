@@ -18,6 +18,7 @@ from doctest_runner.classify.text import clean_lines
 from doctest_runner.model import DocResult, RunResult, StepResult, category_group
 from doctest_runner.report import data
 from doctest_runner.report.json import atomic_write_text
+from doctest_runner.text import clean_text
 
 CONTEXT_LINES = 3  # doc lines shown above and below a step
 MAX_OUTPUT_CHARS = 200_000  # per step; the artifacts hold the rest
@@ -28,8 +29,9 @@ def _asset(name: str) -> str:
 
 
 def e(value: object) -> str:
-    """Escape for HTML text and attribute values alike."""
-    return escape("" if value is None else str(value), quote=True)
+    """Escape for HTML text and attribute values alike, after the shared report cleaning (doctest_runner.text):
+    no control characters or lone surrogates reach the page."""
+    return escape(clean_text(value), quote=True)
 
 
 class _Sources:
@@ -123,6 +125,9 @@ def _step_html(doc_index: int, step_index: int, sr: StepResult, sources: _Source
     if data.is_broken(sr):
         exit_code = "" if sr.exit_code is None else f" (exit {e(sr.exit_code)})"
         parts.append(f'<p class="why"><b>{e(category)}</b>{exit_code}: {e(sr.explanation or "")}</p>')
+        after = data.after_failure_text(sr.after_failure, step.path)
+        if after:
+            parts.append(f'<p class="after">{e(after)}</p>')
         if sr.evidence:
             parts.append(f'<p class="evidence">evidence: <code>{e(sr.evidence)}</code></p>')
     reason = data.reason(sr)
@@ -178,6 +183,8 @@ def _summary_html(run: RunResult) -> str:
         (steps["failed"] + steps["error"], "steps broken"), (steps["not-run"], "steps not run"),
         (groups["doc"], "doc bugs"), (groups["environment"], "environment problems"),
     ]
+    if s["after_failure"]:
+        cards.append((s["after_failure"], "failed after an earlier failure"))
     html = ['<section id="summary"><div class="cards">']
     html += [f'<div class="card"><b>{n}</b>{e(label)}</div>' for n, label in cards]
     html.append("</div>")
@@ -199,10 +206,18 @@ def _broken_html(run: RunResult) -> str:
         return '<section id="broken"><h2>Broken steps</h2><p>None: every step that ran passed.</p></section>'
     items = []
     for b in broken:
+        if b.after is not None:
+            continue  # listed under the failure it follows from
         anchor = anchors.get((b.path, b.step.step.id), "")
+        later = ""
+        if b.later:
+            links = ", ".join(f'<a href="#{anchors.get((x.path, x.step.step.id), "")}">{e(x.line)}</a>'
+                              for x in b.later)
+            lines = "lines" if len(b.later) > 1 else "line"
+            later = f' <span class="after">{e(data.later_text(b))} ({lines} {links})</span>'
         items.append(
             f'<li><a href="#{anchor}"><code>{e(b.location)}</code></a> {_category_badge(b.category)} '
-            f"<code>{e(b.step.evidence or '')}</code></li>"
+            f"<code>{e(b.step.evidence or '')}</code>{later}</li>"
         )
     for i, d in errors:
         items.append(f'<li><a href="#d-{i}"><code>{e(d.path)}</code></a> <b>error</b>: {e(d.error)}</li>')

@@ -18,6 +18,7 @@ from typing import Any, Self
 from doctest_runner import __version__
 from doctest_runner.model import CheckResult, DocResult, RunResult, StepResult, category_group
 from doctest_runner.report import data
+from doctest_runner.text import fix_surrogates
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -27,7 +28,8 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def step_dict(sr: StepResult) -> dict[str, Any]:
+def step_dict(sr: StepResult, group: str | None = None) -> dict[str, Any]:
+    """One step; `group` overrides the category's group (a cascade counts in its first failure's)."""
     step = sr.step
     category = data.category_of(sr)
     return {
@@ -46,12 +48,13 @@ def step_dict(sr: StepResult) -> dict[str, Any]:
         "exit_code": sr.exit_code,
         "duration_s": round(float(sr.duration_s or 0.0), 3),
         "category": category,
-        "group": category_group(category),
+        "group": group or category_group(category),
         "explanation": data.explanation(sr),
         "evidence": sr.evidence if data.is_broken(sr) or sr.evidence else None,
         "output_tail": data.output_tail(sr),
         "output_warning": sr.output_warning,
         "reason": data.reason(sr),
+        "after_failure": sr.after_failure if data.is_broken(sr) else None,
     }
 
 
@@ -69,6 +72,7 @@ def check_dict(cr: CheckResult) -> dict[str, Any]:
 
 
 def doc_dict(doc: DocResult) -> dict[str, Any]:
+    groups = data.doc_groups(doc)
     return {
         "path": doc.path,
         "image": doc.image,
@@ -78,7 +82,7 @@ def doc_dict(doc: DocResult) -> dict[str, Any]:
         "artifacts": doc.artifacts,
         "counts": data.doc_counts(doc),
         "checks": [check_dict(c) for c in doc.checks],
-        "steps": [step_dict(s) for s in doc.steps],
+        "steps": [step_dict(s, groups.get(s.step.id)) for s in doc.steps],
     }
 
 
@@ -121,7 +125,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def dumps(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+    # a lone surrogate (from a sidecar's YAML or JSON) cannot be written as UTF-8: U+FFFD (doctest_runner.text)
+    return fix_surrogates(json.dumps(obj, indent=2, ensure_ascii=False)) + "\n"
 
 
 def write_json(run: RunResult, path: Path) -> Path:

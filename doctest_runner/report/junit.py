@@ -7,27 +7,27 @@ explanation and the output tail; skipped and not-run steps are <skipped> with th
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from doctest_runner.classify.text import strip_ansi
 from doctest_runner.model import DocResult, RunResult, StepResult
 from doctest_runner.report import data
 from doctest_runner.report.json import atomic_write_text
+from doctest_runner.text import clean_text, one_line
 
 XSD_PATH = Path(__file__).with_name("junit.xsd")
 MAX_SYSTEM_OUT = 200_000  # characters of output kept per step (the tail); artifacts hold the rest
 
-# Characters XML 1.0 cannot carry at all, even escaped.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
 
 def xml_text(text: str | None) -> str:
-    """Text safe inside XML: escapes removed, forbidden control characters replaced."""
-    if not text:
-        return ""
-    return _XML_INVALID.sub("\ufffd", strip_ansi(text).replace("\r\n", "\n").replace("\r", "\n"))
+    """Text safe inside XML (doctest_runner.text): escapes removed, control characters XML 1.0 cannot carry
+    and lone surrogates replaced."""
+    return clean_text(text)
+
+
+def xml_name(text: str | None) -> str:
+    """A suite, case or class name: one line, cleaned like text (doc paths come from the docs tree)."""
+    return one_line(text)
 
 
 def _seconds(value: float | None) -> str:
@@ -49,7 +49,7 @@ def case_name(doc: DocResult, sr: StepResult) -> str:
     """`path:line`, plus the step id's `#n` when one line holds several steps (names stay unique)."""
     tail = sr.step.id.rsplit(":", 1)[-1]
     suffix = tail[tail.index("#"):] if "#" in tail else ""
-    return f"{sr.step.path or doc.path}:{sr.step.line}{suffix}"
+    return xml_name(f"{sr.step.path or doc.path}:{sr.step.line}{suffix}")
 
 
 def _step_case(suite: ET.Element, doc: DocResult, sr: StepResult) -> str:
@@ -58,7 +58,7 @@ def _step_case(suite: ET.Element, doc: DocResult, sr: StepResult) -> str:
         suite,
         "testcase",
         name=case_name(doc, sr),
-        classname=doc.path,
+        classname=xml_name(doc.path),
         time=_seconds(sr.duration_s),
     )
     outcome = "passed"
@@ -68,8 +68,14 @@ def _step_case(suite: ET.Element, doc: DocResult, sr: StepResult) -> str:
     elif data.is_broken(sr):
         category = data.category_of(sr) or "unknown"
         tag = "error" if sr.status == "error" else "failure"
-        el = ET.SubElement(case, tag, message=xml_text(_message(category, sr.evidence)), type=category)
+        after = data.after_failure_text(sr.after_failure, sr.step.path or doc.path)
+        message = _message(category, sr.evidence)
+        if after:  # a cascade stays a failed case, and says which failure it follows from
+            message = f"{category}: {after}: {sr.evidence or ''}".rstrip(": ")
+        el = ET.SubElement(case, tag, message=xml_text(message), type=xml_name(category))
         body = [f"{data.location(sr)}: {sr.explanation or category}", "", "$ " + sr.step.command]
+        if after:
+            body.insert(1, after)
         tail = data.output_tail(sr)
         if tail:
             body += ["", tail]
@@ -85,16 +91,17 @@ def _step_case(suite: ET.Element, doc: DocResult, sr: StepResult) -> str:
 
 
 def _doc_suite(root: ET.Element, doc: DocResult, run: RunResult, index: int) -> dict[str, int]:
-    suite = ET.SubElement(root, "testsuite", name=doc.path)
+    suite = ET.SubElement(root, "testsuite", name=xml_name(doc.path))
     props = ET.SubElement(suite, "properties")
     for name, value in (("image", doc.image), ("status", doc.status), ("accel", run.host.accel),
                         ("run_id", run.run_id), ("artifacts", doc.artifacts or "")):
         if value:
-            ET.SubElement(props, "property", name=name, value=xml_text(value))
+            ET.SubElement(props, "property", name=name, value=xml_name(value))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     outcomes: list[str] = []
     if doc.error:
-        case = ET.SubElement(suite, "testcase", name=doc.path, classname=doc.path, time=_seconds(0))
+        case = ET.SubElement(suite, "testcase", name=xml_name(doc.path), classname=xml_name(doc.path),
+                             time=_seconds(0))
         if doc.status == "skipped":
             ET.SubElement(case, "skipped", message=xml_text(doc.error))
             outcomes.append("skipped")
@@ -102,15 +109,16 @@ def _doc_suite(root: ET.Element, doc: DocResult, run: RunResult, index: int) -> 
             ET.SubElement(case, "error", message=xml_text(doc.error), type="harness").text = xml_text(doc.error)
             outcomes.append("error")
     elif doc.status == "skipped" and not doc.steps:
-        case = ET.SubElement(suite, "testcase", name=doc.path, classname=doc.path, time=_seconds(0))
+        case = ET.SubElement(suite, "testcase", name=xml_name(doc.path), classname=xml_name(doc.path),
+                             time=_seconds(0))
         ET.SubElement(case, "skipped", message="guide skipped")
         outcomes.append("skipped")
     for sr in doc.steps:
         outcomes.append(_step_case(suite, doc, sr))
     for cr in doc.checks:
         case = ET.SubElement(
-            suite, "testcase", name=f"{doc.path}: check {cr.check.kind} {cr.check.target}",
-            classname=doc.path, time=_seconds(0),
+            suite, "testcase", name=xml_name(f"{doc.path}: check {cr.check.kind} {cr.check.target}"),
+            classname=xml_name(doc.path), time=_seconds(0),
         )
         if not cr.passed:
             where = f"{cr.check.path}:{cr.check.line}: " if cr.check.path and cr.check.line else ""
@@ -129,16 +137,16 @@ def _doc_suite(root: ET.Element, doc: DocResult, run: RunResult, index: int) -> 
     suite.set("errors", str(counts["errors"]))
     suite.set("skipped", str(counts["skipped"]))
     suite.set("time", _seconds(doc.duration_s))
-    suite.set("timestamp", xml_text(run.started_at))
+    suite.set("timestamp", xml_name(run.started_at))
     suite.set("id", str(index))
-    suite.set("package", xml_text(doc.image))
-    suite.set("hostname", xml_text(f"{doc.image} ({run.host.accel})"))
+    suite.set("package", xml_name(doc.image))
+    suite.set("hostname", xml_name(f"{doc.image} ({run.host.accel})"))
     return counts
 
 
 def junit_xml(run: RunResult) -> str:
     """The whole run as a JUnit XML document (a string, XML declaration included)."""
-    root = ET.Element("testsuites", name=f"doctest-runner {run.run_id}")
+    root = ET.Element("testsuites", name=xml_name(f"doctest-runner {run.run_id}"))
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for i, doc in enumerate(run.docs):
         counts = _doc_suite(root, doc, run, i)

@@ -105,6 +105,7 @@ def _step_result(d: dict[str, Any], doc_path: str, where: str) -> StepResult:
         evidence=_get(d, "evidence", (str, type(None)), where, default=None),
         output=_get(d, "output_tail", (str,), where, default=""),
         output_warning=_get(d, "output_warning", (str, type(None)), where, default=None),
+        after_failure=_get(d, "after_failure", (str, type(None)), where, default=None),
     )
 
 

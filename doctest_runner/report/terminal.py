@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from doctest_runner.model import RunResult
 from doctest_runner.report import data
+from doctest_runner.text import clean_text, one_line
 
 
 def _plural(n: int, word: str) -> str:
@@ -32,21 +33,24 @@ def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None =
         lines.append(
             f"{_plural(len(broken), 'broken step')}: {_plural(groups['doc'], 'doc bug')}, "
             f"{_plural(groups['environment'], 'environment problem')}"
+            + (f", {s['after_failure']} after an earlier failure" if s["after_failure"] else "")
         )
     for title, group in (("doc bugs", "doc"), ("environment problems (not the docs' fault)", "environment")):
-        items = [b for b in broken if b.group == group]
+        items = [b for b in broken if b.group == group and b.after is None]  # cascades: with their first failure
         if not items:
             continue
         lines.append(f"{title}:")
         for b in items:
             text = f"  FAIL {b.location} [{b.category}] {b.step.evidence or '(no output)'}"
-            if len(text) > max_width:
-                text = text[: max_width - 1] + "…"
-            lines.append(text)
+            later = f" ({data.later_text(b)})" if b.later else ""
+            if len(text) + len(later) > max_width:
+                text = text[: max(20, max_width - len(later) - 1)] + "…"
+            lines.append(text + later)
     other: list[str] = []
     for doc in run.docs:
-        if doc.error and doc.status != "skipped":
-            other.append(f"  ERROR {doc.path} ({doc.image}): {doc.error}")
+        if doc.error and doc.status != "skipped":  # a long error keeps its lines, indented under the entry
+            error = clean_text(doc.error).strip().replace("\n", "\n    ")
+            other.append(f"  ERROR {one_line(doc.path)} ({one_line(doc.image)}): {error}")
         for c in doc.checks:
             if not c.passed:
                 other.append(f"  CHECK {doc.path}: {c.check.kind} {c.check.target}: {c.message}")
@@ -63,4 +67,5 @@ def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None =
         lines.append(f"{verdict} in {s['duration_s']:.1f}s")
     else:
         lines.append(f"{verdict} in {wall_s:.1f}s ({s['duration_s']:.1f}s of guide time)")
-    return "\n".join(lines)
+    # every entry is one line: names, evidence and messages from docs or the guest cannot add lines
+    return "\n".join(line if line.startswith("  ERROR ") else one_line(line) for line in lines)

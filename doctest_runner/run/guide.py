@@ -15,6 +15,10 @@ from typing import Callable
 
 from doctest_runner.checks.output import compare_output
 from doctest_runner.classify import classify
+from doctest_runner.classify.assumed import GuideContext
+from doctest_runner.classify.cascade import follows_from
+from doctest_runner.classify.evidence import missing
+from doctest_runner.classify.inner import inner_failed_line
 from doctest_runner.model import (
     DocResult,
     DoctestError,
@@ -24,6 +28,7 @@ from doctest_runner.model import (
     Step,
     StepResult,
 )
+from doctest_runner.report.outdir import real_dir
 
 OutputCallback = Callable[[Step, str, str], None]
 
@@ -50,6 +55,7 @@ class GuideOptions:
     fast: bool = True  # restore a saved booted machine instead of a cold boot (vm/snapshot.py)
     checkpoint: str = "step"  # step | heading | off: when to keep a checkpoint of the guide's VM
     resume: bool = False  # start from the last checkpoint whose steps above are unchanged
+    trust_check_modules: bool = False  # run sidecars' check_modules (host-side Python from the docs repo)
 
 
 def slug(path: str) -> str:
@@ -89,7 +95,7 @@ class GuideRun:
         from doctest_runner.image import build_image
 
         self._started = time.monotonic()
-        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        real_dir(self.artifacts_dir)  # a symlink left in --out (walk, pytest plugin) is not written through
         # the front ends build images up front (with progress); here it is a cache lookup
         image = build_image(self.options.image or self.plan.image, log=lambda _msg: None)
         self._stack = contextlib.ExitStack()
@@ -243,7 +249,8 @@ class GuideRun:
                     return out
                 out.output_warning = mismatch.message
         if not passed:
-            verdict = classify(step, res, kvm_available=bool(self.kvm_available))
+            verdict = classify(step, res, kvm_available=bool(self.kvm_available),
+                               context=GuideContext.from_plan(self.plan))
             out.category, out.explanation, out.evidence = (
                 verdict.category,
                 verdict.explanation,
@@ -253,6 +260,10 @@ class GuideRun:
                 out.failed_line = step.source_line(res.failed_line_index)
             else:
                 out.failed_line = step.line
+            if out.category == "syntax":  # inside a string handed to another shell (`sh -c '...'`): that line
+                out.failed_line = inner_failed_line(step, res.output, res.failed_line_index) or out.failed_line
+            # a cascade: what this failure misses, an earlier failed step was meant to provide
+            out.after_failure = follows_from(missing(step.command, res.output, res.failed_line_index), self.results)
         return out
 
     # -- after the steps -------------------------------------------------------------------------
@@ -261,7 +272,8 @@ class GuideRun:
             return []
         from doctest_runner.checks.testinfra import run_checks
 
-        return run_checks(self.machine, self.plan.checks, self.plan.check_modules, self.artifacts_dir)
+        return run_checks(self.machine, self.plan.checks, self.plan.check_modules, self.artifacts_dir,
+                          trust_modules=self.options.trust_check_modules)
 
     def _collect_failure_artifacts(self) -> None:
         if self._session is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import signal
 import threading
 import time
@@ -65,7 +64,8 @@ def exit_status(run: RunResult, fail_on: str = "any") -> int:
             return 1
         for r in doc.steps:
             if r.status in ("failed", "error"):
-                if fail_on == "doc" and category_group(r.category) == "environment":
+                # a cascade counts in its first failure's group, which is judged on its own
+                if fail_on == "doc" and (category_group(r.category) == "environment" or r.after_failure):
                     continue
                 return 1
     return 0
@@ -127,11 +127,11 @@ def run_plans(
     """Run each plan in a fresh VM, `jobs` at a time; reports go to `options.out_dir` as guides finish."""
     from doctest_runner.image import build_image
     from doctest_runner.report import JsonReportWriter, write_all
+    from doctest_runner.report.outdir import fresh_artifacts_dir
     from doctest_runner.vm import reap_stale
 
     out = options.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(out / "artifacts", ignore_errors=True)
+    fresh_artifacts_dir(out)  # a symlink left in --out is removed, never written through
     run = RunResult(
         run_id=new_run_id(),
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
