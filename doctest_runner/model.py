@@ -84,6 +84,7 @@ class StepOptions:
     reboot: bool = False
     output: Literal["check", "warn", "ignore"] | None = None  # None: the run's --output default
     pty: bool = False
+    platform: str | None = None  # "any": never skipped for its platform; a platform name: only on that platform
 
 
 @dataclass
@@ -101,7 +102,7 @@ class Block:
     heading: tuple[str, ...]  # heading path above the block
     tab: str | None = None  # enclosing mkdocs tab title (=== "Ubuntu")
     annotation: StepOptions | None = None  # from <!-- doctest: ... --> right before
-    kind: Literal["fenced", "indented", "hidden-setup", "hidden-cleanup"] = "fenced"
+    kind: Literal["fenced", "indented", "hidden-setup", "hidden-cleanup", "shortcode"] = "fenced"
 
 
 @dataclass
@@ -146,6 +147,41 @@ class Prose:
     heading: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Prerequisite:
+    """Something a guide says (or plainly assumes) the reader already has: Docker, a Kubernetes cluster, Go."""
+
+    name: str  # as a reader says it: "Docker", "a Kubernetes cluster"
+    provides: tuple[str, ...]  # lower-case commands, services and sockets it brings: ("docker", "dockerd")
+    sentence: str  # the doc's words that name it (one line)
+    line: int  # doc line of that sentence
+    assumed: bool = False  # True: not said in words: the guide's subject (its title), or a platform it runs uninstalled
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A code block the guide runs only on a condition about the reader's setup: the sentence introducing it
+    says "If you have the ACL package installed, ..." (plan/prereq.py). A missing tool there is the setup's."""
+
+    block_line: int  # the opening fence of the block the sentence introduces
+    sentence: str  # the introducing sentence (one line)
+    line: int  # doc line of that sentence
+    clause: str  # the condition as the explanation quotes it: "you have the ACL package for your distro installed"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What an image is, for choosing a guide's platform sections (vocabulary and matching: plan/platform.py)."""
+
+    image: str = "debian-12"
+    os: str = "linux"  # linux | macos | windows | wsl | freebsd | openbsd | netbsd
+    distro: str = "debian"
+    release: str = "12"
+    family: str = "debian"  # debian | rhel | suse | arch | alpine | gentoo | nixos | ... (the distro for others)
+    package_manager: str = "apt"
+    arch: str = "x86_64"
+
+
 @dataclass
 class ParsedDoc:
     """What the parser makes of one file: steps in order, plus what lint needs besides."""
@@ -156,6 +192,7 @@ class ParsedDoc:
     prose: list[Prose] = field(default_factory=list)
     errors: list[DoctestError] = field(default_factory=list)  # non-fatal problems, file:line each
     headings: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (line, path)
+    source: str | None = None  # the doc's text, for platform scopes from labels and tabs (plan/scope.py)
 
 
 @dataclass
@@ -177,6 +214,7 @@ class Plan:
     steps: list[Step]
     image: str = "debian-12"
     distro: str = "debian"
+    platform: Platform = field(default_factory=Platform)  # what the image is (plan/platform.py)
     sidecar: str | None = None
     vars: dict[str, str] = field(default_factory=dict)
     fixtures: list[tuple[str, str]] = field(default_factory=list)  # (local path, guest path)
@@ -187,6 +225,9 @@ class Plan:
     prose: list[Prose] = field(default_factory=list)  # for lint's prose-step rule
     errors: list[DoctestError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # planning remarks, e.g. "no tab for debian; kept Ubuntu"
+    prerequisites: list[Prerequisite] = field(default_factory=list)  # what the guide assumes (plan/prereq.py)
+    word_steps: list[Prose] = field(default_factory=list)  # fetch/create instructions given in words (plan/prereq.py)
+    conditions: list[Condition] = field(default_factory=list)  # blocks run only "if you have X" (plan/prereq.py)
 
 
 @dataclass

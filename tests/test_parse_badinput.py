@@ -125,6 +125,8 @@ FRAGMENTS = [
     "doctest:", "=== \"Ubuntu\"", "!!! note", "???+ tip", "if true; then", "fi", "for x in a; do", "done", "case",
     "esac", "{", "}", "$(", ")", "echo hi", "sudo apt-get install -y x", "Download the file.", "é", "\u2028", "\r",
     "\x0c", "[x]: y", "***", "|a|b|",
+    # issue #11: the co-process's old answer markers, deep substitutions, lone surrogates
+    "__DR_DONE 0", "__DR_END", "<<'EOF\n__DR_END\nX'", "$(echo " * 40, ")" * 40, "\ud800", "\udfff",
 ]
 
 markdownish = st.lists(
@@ -242,3 +244,40 @@ def test_nested_containers_keep_exact_line_maps(parts):
 )
 def test_tricky_container_edges(text):
     _check_invariants(text)
+
+
+# ------------------------------------------------------------------ issue #11 payloads
+
+_HOSTILE = [
+    # a heredoc whose delimiter and body hold the syntax checker's old fixed answer markers
+    "# A\n\n```console\n$ cat <<'EOF\n__DR_DONE 0\n__DR_END\nX'\n$ echo after\nafter\n```\n",
+    "```console\n$ cat <<EOF\n__DR_DONE 0\n__DR_END\nEOF\n$ echo b\nb\n```\n",
+    # 3,000 nested command substitutions, prompted and bare
+    "```console\n$ echo " + "$(echo " * 3000 + "x" + ")" * 3000 + "\nx\n```\n",
+    "```bash\necho " + "`echo " * 200 + "\n```\n",
+    # lone surrogates in a command, an annotation, a heading and output
+    "# T\ud800\n\n<!-- doctest: reason=\"\udfff\" -->\n```console\n$ echo \ud800\n\udc80\n```\n",
+]
+
+
+@pytest.mark.parametrize("text", _HOSTILE)
+def test_hostile_payloads(text):
+    _check_invariants(text)
+
+
+def test_marker_heredoc_leaves_the_next_doc_alone():
+    """A doc parsed after one whose heredoc holds the old answer markers gets its own steps (its
+    commands are new to the checker's cache, so bash really answers them after the payload)."""
+    import uuid
+
+    tag = uuid.uuid4().hex[:8]
+    second = (f"```console\n$ echo one-{tag}\none\n$ if true; then\n>   echo two-{tag}\n> fi\ntwo\n"
+              f"$ echo \"three-{tag}\n> x\"\nthree\n```\n")
+    parse_text(_HOSTILE[0], "a.md")
+    parse_text(_HOSTILE[1], "a2.md")
+    steps = [(s.line, s.command, s.expected_output) for s in parse_text(second, "b.md").steps]
+    assert steps == [
+        (2, f"echo one-{tag}", "one"),
+        (4, f"if true; then\n  echo two-{tag}\nfi", "two"),
+        (8, f'echo "three-{tag}\nx"', "three"),
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from doctest_runner.model import Check, DoctestError
 from doctest_runner.plan import MultipleErrors, load_sidecar
+from doctest_runner.plan.pattern import CommandPattern
 
 
 def write(tmp_path: Path, text: str, name: str = "guide.doctest.yaml") -> Path:
@@ -146,7 +146,8 @@ def test_every_selector_kind_and_option(tmp_path):
     assert rules[2].options == {"requires": ("kvm", "network")}
     assert rules[3].heading == ("Install", "Build") and rules[3].options == {"user": "root"}
     assert rules[4].command == "apt-get install" and rules[4].options == {"expect_exit": 100}
-    assert isinstance(rules[5].command_re, re.Pattern) and rules[5].command_re.search("sudo  modprobe kvm")
+    assert isinstance(rules[5].command_re, CommandPattern) and rules[5].command_re.search("sudo  modprobe kvm")
+    assert not rules[5].command_re.search("echo sudo modprobe")
     assert rules[5].options == {"reboot": True}
     assert rules[6].alternative == "Fedora" and rules[6].options == {"skip": True}
     # `name` next to another selector names the selected step instead of selecting

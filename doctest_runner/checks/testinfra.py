@@ -19,16 +19,25 @@ from doctest_runner.model import Check, CheckResult
 
 
 def _ssh_config(machine, artifacts_dir: Path) -> Path:
-    """An ssh_config for testinfra: the VM's forwarded port and key; host keys are per VM, so not pinned."""
+    """An ssh_config for testinfra: the VM's forwarded port and key, and its host key pinned in a known_hosts
+    file when the machine has one (`Machine.host_key`; checks/pinned.py enforces it for the paramiko backend).
+    A machine without a known key (an image built before keys were recorded) is not checked."""
     cfg = artifacts_dir / "ssh_config"
+    host_key = getattr(machine, "host_key", None)
+    if host_key:
+        known = artifacts_dir / "known_hosts"
+        name = machine.ssh_host if machine.ssh_port == 22 else f"[{machine.ssh_host}]:{machine.ssh_port}"
+        known.write_text(f"{name} {' '.join(host_key.split()[:2])}\n")
+        checking = f'  StrictHostKeyChecking yes\n  UserKnownHostsFile "{known}"\n'
+    else:
+        checking = "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
     cfg.write_text(
         "Host guest\n"
         f"  HostName {machine.ssh_host}\n"
         f"  Port {machine.ssh_port}\n"
         f"  User {machine.user}\n"
-        f"  IdentityFile {machine.key_path}\n"
-        "  StrictHostKeyChecking no\n"
-        "  UserKnownHostsFile /dev/null\n"
+        f'  IdentityFile "{machine.key_path}"\n'
+        + checking
     )
     return cfg
 
@@ -40,7 +49,9 @@ def _host(machine, artifacts_dir: Path, connect_timeout: float = 60):
     import paramiko
     import testinfra
 
-    host = testinfra.get_host("paramiko://guest", ssh_config=str(_ssh_config(machine, artifacts_dir)))
+    from doctest_runner.checks.pinned import pin
+
+    host = pin(testinfra.get_host("paramiko://guest", ssh_config=str(_ssh_config(machine, artifacts_dir))))
     deadline = time.monotonic() + connect_timeout
     while True:
         try:
@@ -105,6 +116,7 @@ def run_modules(machine, modules: list[str], artifacts_dir: Path) -> list[CheckR
     junit = artifacts_dir / "checks-junit.xml"
     cmd = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:doctest_runner",
+        "-p", "doctest_runner.checks.pinned",  # the guest's host key enforced there too
         "--hosts=paramiko://guest", f"--ssh-config={cfg}", f"--junitxml={junit}", *modules,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -125,8 +137,23 @@ def run_modules(machine, modules: list[str], artifacts_dir: Path) -> list[CheckR
     return results
 
 
-def run_checks(machine, checks: list[Check], modules: list[str], artifacts_dir: Path) -> list[CheckResult]:
-    """All of a guide's checks; a check that cannot even be evaluated fails with the reason."""
+NOT_TRUSTED = ("not run: check modules are Python from the docs repo and run on this host; "
+               "pass --trust-check-modules to run them")
+
+
+def untrusted_modules(modules: list[str]) -> list[CheckResult]:
+    """Check modules left alone because the command line did not trust the docs repo: reported, never run.
+
+    Like a skipped test they do not fail the guide (the guide's own steps and declared checks still decide)."""
+    return [CheckResult(check=Check(kind="module", target=module), passed=True, message=NOT_TRUSTED)
+            for module in modules]
+
+
+def run_checks(machine, checks: list[Check], modules: list[str], artifacts_dir: Path, *,
+               trust_modules: bool = False) -> list[CheckResult]:
+    """All of a guide's checks; a check that cannot even be evaluated fails with the reason.
+
+    `modules` run on this host with pytest, so only when `trust_modules` (`run --trust-check-modules`)."""
     results: list[CheckResult] = []
     if checks:
         with warnings.catch_warnings():
@@ -137,5 +164,5 @@ def run_checks(machine, checks: list[Check], modules: list[str], artifacts_dir: 
                     results.append(evaluate(host, check))
                 except Exception as exc:  # a testinfra error is a failed check, not a harness crash
                     results.append(CheckResult(check=check, passed=False, message=f"{type(exc).__name__}: {exc}"))
-    results.extend(run_modules(machine, modules, artifacts_dir))
+    results.extend(run_modules(machine, modules, artifacts_dir) if trust_modules else untrusted_modules(modules))
     return results

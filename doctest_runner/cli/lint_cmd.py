@@ -11,6 +11,7 @@ import json
 import sys
 
 from doctest_runner.lint import RULES, LintReport, lint_paths
+from doctest_runner.lint.engine import DOC_BUDGET_S
 from doctest_runner.model import Finding
 
 _LEVELS = {"error": 0, "warning": 1, "info": 2}
@@ -26,6 +27,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="DOC|DIR", help="Markdown docs or directories of docs")
     parser.add_argument("--json", action="store_true", help="print findings as JSON")
     parser.add_argument("--source", metavar="DIR", help="where the docs' sidecars / doc set live")
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=DOC_BUDGET_S,
+        metavar="SECONDS",
+        help=f"lint time of one doc; a doc over it gets an error line, the others go on "
+        f"(default {DOC_BUDGET_S:g}; 0: no limit)",
+    )
     parser.add_argument(
         "--severity",
         choices=list(_LEVELS),
@@ -76,7 +85,10 @@ def to_json(report: LintReport, findings: list[Finding]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = lint_paths(args.paths, source=args.source)
+    if args.time_budget < 0:
+        print("doctest-runner: error: --time-budget must be 0 (no limit) or more seconds", file=sys.stderr)
+        return 2
+    report = lint_paths(args.paths, source=args.source, budget_s=args.time_budget or None)
     for err in report.errors:
         print(f"doctest-runner: error: {err}", file=sys.stderr)
     if not report.docs:

@@ -13,7 +13,7 @@ import sys
 from dataclasses import asdict
 from typing import TextIO
 
-from doctest_runner.model import Plan, Step
+from doctest_runner.model import Plan, Prerequisite, Step
 from doctest_runner.plan import plan_paths
 
 
@@ -45,6 +45,8 @@ def step_line(step: Step) -> str:
         marks.append(step.kind)
     if step.origin == "sidecar":
         marks.append("from sidecar")
+    if step.why and step.status == "run":  # how the parser read an ambiguous block (a skip shows its reason)
+        marks.append(f"why: {step.why}")
     if marks:
         status += f" [{', '.join(marks)}]"
     lines = step.command.split("\n")
@@ -69,6 +71,8 @@ def step_json(step: Step) -> dict[str, object]:
         "origin": step.origin,
         "alternative": step.alternative,
         "file_path": step.file_path,
+        "platform": step.platform,
+        "why": step.why,
         "options": options,
     }
 
@@ -81,7 +85,24 @@ def plan_json(plan: Plan) -> dict[str, object]:
         "sidecar": plan.sidecar,
         "steps": [step_json(step) for step in plan_steps(plan)],
         "notes": list(plan.notes),
+        "prerequisites": [prerequisite_json(p) for p in plan.prerequisites],
     }
+
+
+def prerequisites_text(prerequisites: list[Prerequisite]) -> str:
+    """`; prerequisites: Docker (line 7), Go (line 11); assumed: git (line 40)` for the doc header ('' if none);
+    the sentences are in `--json`."""
+    out = ""
+    for title, assumed in (("prerequisites", False), ("assumed", True)):
+        names = [f"{p.name} (line {p.line})" for p in prerequisites if p.assumed == assumed]
+        if names:
+            out += f"; {title}: {', '.join(names)}"
+    return out
+
+
+def prerequisite_json(pre: Prerequisite) -> dict[str, object]:
+    return {"name": pre.name, "provides": list(pre.provides), "sentence": pre.sentence, "line": pre.line,
+            "assumed": pre.assumed}
 
 
 def print_text(plans: list[Plan], out: TextIO) -> None:
@@ -89,7 +110,8 @@ def print_text(plans: list[Plan], out: TextIO) -> None:
         steps = plan_steps(plan)
         skipped = sum(1 for s in steps if s.status == "skip")
         extra = f", sidecar {plan.sidecar}" if plan.sidecar else ""
-        print(f"# {plan.path}  ({plan.image}{extra}; {len(steps)} steps, {skipped} skipped)", file=out)
+        assumes = prerequisites_text(plan.prerequisites)  # a failure for want of one is `prerequisite`
+        print(f"# {plan.path}  ({plan.image}{extra}; {len(steps)} steps, {skipped} skipped{assumes})", file=out)
         for step in steps:
             print(step_line(step), file=out)
 

@@ -59,7 +59,31 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-shared-prefix", action="store_true",
                    help="do not run the first steps that guides share only once")
     p.add_argument("--cache-max", metavar="SIZE", help="size limit of saved machines and checkpoints (default 20G)")
+    p.add_argument("--trust-check-modules", action="store_true",
+                   help="run sidecars' check_modules: runs code from the docs repo on this host (without it they "
+                   "are reported as not run)")
+    p.add_argument("--recipes", action="append", default=[], metavar="DIR",
+                   help="also look image names up in this recipe folder, before vm_images/ (repeatable); "
+                   "docs name images, never recipe files")
     return p
+
+
+def apply_recipes(args: argparse.Namespace) -> None:
+    """`--image` must be a recipe name; `--recipes DIR` folders are searched first (via DOCTEST_RUNNER_RECIPES,
+    which every image build of this process reads)."""
+    import os
+
+    from doctest_runner.plan.trust import image_name_problem
+
+    if args.image and image_name_problem(args.image):
+        raise DoctestError(f"--image: {image_name_problem(args.image)}")
+    for folder in args.recipes:
+        if not Path(folder).is_dir():
+            raise DoctestError("--recipes must be an existing folder", folder)
+    if args.recipes:
+        known = os.environ.get("DOCTEST_RUNNER_RECIPES", "")
+        os.environ["DOCTEST_RUNNER_RECIPES"] = ":".join([str(Path(d).absolute()) for d in args.recipes]
+                                                        + ([known] if known else []))
 
 
 def load_plans(args: argparse.Namespace):
@@ -102,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
         for uri in args.hosts:  # a malformed URI fails before anything is planned or built
             parse_host(uri)
+    apply_recipes(args)
     plans, planset = load_plans(args)
     plans = apply_shard(plans, args.shard, history=args.history, out_dir=args.out,
                         log=lambda msg: print(msg, file=sys.stderr))
@@ -120,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
             fast=not args.cold_boot,
             checkpoint=args.checkpoint,
             resume=args.resume,
+            trust_check_modules=args.trust_check_modules,
         ),
         jobs=args.jobs,
         out_dir=args.out,

@@ -11,6 +11,7 @@ A directory appears under its final name only once complete (built in .tmp-*, th
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
@@ -56,6 +57,7 @@ class BuiltImage:
     cache_dir: Path  # this image's directory
     seed: Path | None = None  # cloud-init NoCloud seed (cloud-image kind), attached as a cdrom
     hostname: str = "doctest"
+    host_key: str | None = None  # "ssh-ed25519 AAAA...": the guest's SSH host key, made by the build (pinned)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -72,7 +74,23 @@ class BuiltImage:
         return cls(name=m["name"], recipe_hash=m["recipe_hash"], kind=m["kind"], distro=m["distro"],
                    base=d / m["base"], kernel=rel(m.get("kernel")), initrd=rel(m.get("initrd")),
                    cmdline=m.get("cmdline", ""), user=m["user"], key_path=key_path, cache_dir=d,
-                   seed=rel(m.get("seed")), hostname=m.get("hostname", "doctest"))
+                   seed=rel(m.get("seed")), hostname=m.get("hostname", "doctest"),
+                   host_key=host_key_line(m["host_key"]) if m.get("host_key") else None)
+
+
+def host_key_line(pub: str) -> str:
+    """`type base64` of an OpenSSH public key line (the comment dropped); DoctestError if it is not one.
+
+    The image build makes the guest's host keys, so a cold-booted guest's key is known before its first
+    login: `vm.boot` pins it (a guest answering with another key is refused, not trusted on first use)."""
+    parts = pub.split()
+    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-")):
+        raise DoctestError(f"not an SSH public key: {pub[:40]!r}")
+    try:
+        base64.b64decode(parts[1], validate=True)
+    except ValueError:
+        raise DoctestError(f"not an SSH public key (bad base64): {pub[:40]!r}") from None
+    return f"{parts[0]} {parts[1]}"
 
 
 def write_manifest(d: Path, **fields: object) -> None:

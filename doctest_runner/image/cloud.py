@@ -27,8 +27,9 @@ Log = Callable[[str], None]
 SECTOR = 512
 
 
-def user_data(recipe: Recipe, pubkey: str) -> dict[str, Any]:
-    """The #cloud-config: the guide's user with key and NOPASSWD sudo, root key, hostname in /etc/hosts."""
+def user_data(recipe: Recipe, pubkey: str, host_key: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The #cloud-config: the guide's user with key and NOPASSWD sudo, root key, hostname in /etc/hosts; with
+    `host_key` (private, public) the guest's ed25519 host key too, so the first login can be pinned to it."""
     user = recipe.data.get("user", "tester") or "tester"
     data: dict[str, Any] = {
         "hostname": recipe.get("hostname"),
@@ -46,8 +47,33 @@ def user_data(recipe: Recipe, pubkey: str) -> dict[str, Any]:
         "package_update": False,
         "package_upgrade": False,
     }
+    if host_key is not None:
+        data["ssh_keys"] = {"ed25519_private": host_key[0], "ed25519_public": host_key[1]}
     data.update(recipe.get("user_data"))
     return data
+
+
+def seed_host_key(work: Path, log_file: Path) -> tuple[str, str]:
+    """A fresh ed25519 host key pair for the seed (made on the host: the guest would make its own at first
+    boot, and then nothing could tell its key from an impostor's)."""
+    key = work / "ssh_host_ed25519_key"
+    run_logged(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@doctest", "-f", str(key)], log_file,
+               "seed host key generation")
+    pair = key.read_text(), key.with_suffix(".pub").read_text().strip()
+    key.unlink()
+    key.with_suffix(".pub").unlink()
+    return pair
+
+
+def pinned_key(user: dict[str, Any], host_key: tuple[str, str]) -> str | None:
+    """The public key a guest booted with `user` (user-data) presents: ours, unless the recipe's `user_data`
+    replaced `ssh_keys` (then nothing is pinned: the recipe chose the keys)."""
+    from doctest_runner.image.cache import host_key_line
+
+    keys = user.get("ssh_keys")
+    if isinstance(keys, dict) and keys.get("ed25519_public") == host_key[1]:
+        return host_key_line(host_key[1])
+    return None
 
 
 def meta_data(recipe: Recipe, instance_id: str) -> dict[str, Any]:
@@ -159,10 +185,12 @@ def build_cloud(recipe: Recipe, src: Path, work: Path, pubkey: str, log: Log) ->
     want = _size_bytes(recipe.get("disk_size"))
     if want > int(info.get("virtual-size", 0)):  # cloud-init's growpart/resizefs use the space at first boot
         run_logged(["qemu-img", "resize", "-q", str(base), str(want)], log_file, "qemu-img resize")
-    make_seed(work / "seed.iso", user_data(recipe, pubkey), meta_data(recipe, f"doctest-{recipe.name}"), log_file)
+    host_key = seed_host_key(work, log_file)
+    user = user_data(recipe, pubkey, host_key)
+    make_seed(work / "seed.iso", user, meta_data(recipe, f"doctest-{recipe.name}"), log_file)
     fields: dict[str, Any] = {"base": "base.qcow2", "seed": "seed.iso", "source": str(src),
                               "user": recipe.data.get("user", "tester") or "tester", "cmdline": "",
-                              "kernel": None, "initrd": None}
+                              "kernel": None, "initrd": None, "host_key": pinned_key(user, host_key)}
     if recipe.get("boot") == "kernel":
         raw = work / "disk.raw"
         run_logged(["qemu-img", "convert", "-O", "raw", str(base), str(raw)], log_file, "qemu-img convert to raw")

@@ -21,6 +21,7 @@ from pathlib import Path
 from doctest_runner.image.cache import file_lock, remove_tree
 from doctest_runner.image.recipe import Recipe, recipe_hash
 from doctest_runner.model import DoctestError
+from doctest_runner.plan.trust import guest_write_path
 
 Log = Callable[[str], None]
 
@@ -137,7 +138,8 @@ def _passwd_ids(root: Path, user: str) -> tuple[int, int, str]:
 
 
 def _write(root: Path, guest_path: str, text: str, mode: int = 0o644, uid: int = 0, gid: int = 0) -> None:
-    p = root / guest_path.lstrip("/")
+    """Write a file of the image; `guest_write_path` keeps it under `root` (no '..', no symlinked folder out)."""
+    p = guest_write_path(root, guest_path)
     p.parent.mkdir(parents=True, exist_ok=True)
     if p.is_symlink():
         p.unlink()
@@ -184,7 +186,7 @@ def configure_rootfs(root: Path, recipe: Recipe, pubkey: str, log_file: Path) ->
         run_logged(["chroot", str(root), "systemctl", "enable", "systemd-networkd.service"], log_file,
                    "enabling systemd-networkd", env=CHROOT_ENV)
     for unit in recipe.get("mask_units"):
-        link = root / "etc/systemd/system" / unit
+        link = guest_write_path(root, f"/etc/systemd/system/{unit}")
         link.parent.mkdir(parents=True, exist_ok=True)
         if link.exists() or link.is_symlink():
             link.unlink()
@@ -273,6 +275,17 @@ def make_disk(root: Path, size: str, out: Path, log_file: Path) -> None:
     raw.unlink()
 
 
+def rootfs_host_key(root: Path) -> str:
+    """The ed25519 host key `ssh-keygen -A` made in the tree, as `type base64`: the image manifest keeps it
+    so every cold boot of the image is pinned to it (vm.boot)."""
+    from doctest_runner.image.cache import host_key_line
+
+    try:
+        return host_key_line((root / "etc/ssh/ssh_host_ed25519_key.pub").read_text())
+    except OSError as exc:
+        raise DoctestError(f"the image build made no ed25519 host key: {exc.strerror}") from None
+
+
 def build_debootstrap(recipe: Recipe, work: Path, idir: Path, pubkey: str, log: Log) -> dict:
     """Build into `work` (a fresh temp dir); returns the manifest fields."""
     tar = build_rootfs(recipe, idir, log)
@@ -283,6 +296,7 @@ def build_debootstrap(recipe: Recipe, work: Path, idir: Path, pubkey: str, log: 
     run_logged(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root), "-xpf", str(tar)],
                log_file, "unpacking the rootfs")
     configure_rootfs(root, recipe, pubkey, log_file)
+    host_key = rootfs_host_key(root)
     kernel, initrd = kernel_files(root)
     shutil.copy(kernel, work / "vmlinuz")
     shutil.copy(initrd, work / "initrd.img")
@@ -290,4 +304,5 @@ def build_debootstrap(recipe: Recipe, work: Path, idir: Path, pubkey: str, log: 
     remove_tree(root)
     log(f"configured and packed in {time.monotonic() - t0:.0f} s")
     return {"base": "base.qcow2", "kernel": "vmlinuz", "initrd": "initrd.img", "cmdline": recipe.get("cmdline"),
-            "user": recipe.data.get("user", "tester") or "root", "kernel_version": kernel.name[len("vmlinuz-"):]}
+            "user": recipe.data.get("user", "tester") or "root", "kernel_version": kernel.name[len("vmlinuz-"):],
+            "host_key": host_key}

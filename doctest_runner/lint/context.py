@@ -11,11 +11,16 @@ from typing import Literal
 
 from doctest_runner.lint.shell import Script, lex
 from doctest_runner.model import Finding, Plan, Step
+from doctest_runner.parse.steps import OUTPUT_WHY
 
 # Step kinds whose `command` is shell to run ("prose" steps are commands a sidecar supplied).
 SHELL_KINDS = frozenset({"prompted", "bare", "setup", "cleanup", "prose"})
 
 Severity = Literal["error", "warning", "info"]
+
+
+class LintBudgetExceeded(Exception):
+    """A rule found the doc's time budget (`LintContext.deadline`) spent; the engine stops that doc."""
 
 
 @dataclass
@@ -49,12 +54,15 @@ class LintContext:
     plan: Plan
     shell: list[ShellStep] = field(default_factory=list)  # setup, doc steps, cleanup: run order
     files: list[Step] = field(default_factory=list)  # kind == "file": content, not shell
+    deadline: float | None = None  # time.monotonic() by which the doc's lint must end (engine's budget)
 
     @classmethod
     def build(cls, plan: Plan) -> LintContext:
         ctx = cls(plan)
         for role, steps in (("setup", plan.setup), ("doc", plan.steps), ("cleanup", plan.cleanup)):
             for step in steps:
+                if step.status == "skip" and (step.why or "").startswith(OUTPUT_WHY):
+                    continue  # a shell fence holding output: not shell (rule output-in-shell-fence)
                 if step.kind == "file":
                     ctx.files.append(step)
                 elif step.kind in SHELL_KINDS:

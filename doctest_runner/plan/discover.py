@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doctest_runner.model import DoctestError
+from doctest_runner.plan import trust
 from doctest_runner.plan.docset import MANIFEST_NAME, DocSet, load_manifest, resolve_source
 from doctest_runner.plan.sidecar import SIDECAR_SUFFIX, Sidecar, load_sidecar
-from doctest_runner.plan.yamlnodes import flatten
+from doctest_runner.plan.yamlnodes import excerpt, flatten
 
 
 @dataclass
@@ -47,14 +48,19 @@ class Discovery:
     sidecars: dict[Path, Sidecar | None] = field(default_factory=dict)  # None: failed to load (error recorded)
     _seen: set[tuple[Path, Path | None]] = field(default_factory=set)
     _sets_entered: int = 0
+    tree: Path | None = None  # the docs tree of the argument being discovered (trust.docs_root)
 
     # --- helpers
 
-    def sidecar(self, path: Path, display: str) -> Sidecar | None:
+    def sidecar(self, path: Path, display: str, root: Path | None = None) -> Sidecar | None:
+        """The sidecar at `path`, loaded once; its files must stay in `root` (default: the argument's tree)."""
         key = path.absolute()
         if key not in self.sidecars:
+            root = root or self.tree or path.absolute().parent
             try:
-                self.sidecars[key] = load_sidecar(path, display)
+                if not trust.is_inside(path, root):
+                    raise DoctestError(f"sidecar {trust.OUTSIDE}", display)
+                self.sidecars[key] = load_sidecar(path, display, root=root)
             except DoctestError as exc:
                 self.errors.extend(flatten(exc))
                 self.sidecars[key] = None
@@ -70,7 +76,10 @@ class Discovery:
 
     def add(self, arg: str) -> None:
         path = Path(arg)
-        if not path.exists():
+        self.tree = trust.docs_root(path)
+        if path.is_symlink() and not trust.is_inside(path, self.tree):
+            self.errors.append(DoctestError(f"symlink {trust.OUTSIDE}", arg))
+        elif not path.exists():
             self.errors.append(DoctestError("no such file or directory", arg))
         elif path.is_dir():
             if (path / MANIFEST_NAME).is_file():
@@ -99,7 +108,9 @@ class Discovery:
                 continue
             other_display = _join(os.path.dirname(display), other.name)
             try:  # a sibling's problems are its own doc's business, not this doc's
-                sibling = load_sidecar(other, other_display)
+                if not trust.is_inside(other, self.tree or path.parent):
+                    continue
+                sibling = load_sidecar(other, other_display, root=self.tree)
             except DoctestError:
                 continue
             if sibling.doc and self._side_doc(other, sibling) == path.resolve():
@@ -129,6 +140,8 @@ class Discovery:
         if sidecar is None:
             return
         doc = self._side_doc(path, sidecar)
+        if not self._doc_inside(doc, sidecar):
+            return
         if not doc.is_file():
             self.errors.append(DoctestError(f"doc {os.path.relpath(doc)} not found", display,
                                             sidecar.doc_line or None))
@@ -149,6 +162,7 @@ class Discovery:
         except OSError as exc:
             self.errors.append(DoctestError(f"cannot read folder: {exc.strerror}", display))
             return
+        entries = [e for e in entries if _is_hidden(e.name) or self._entry_inside(e, _join(display, e.name))]
         by_doc: dict[Path, list[tuple[Path, Sidecar]]] = {}
         blocked: set[Path] = set()  # docs whose own sidecar is broken: its error says why they are not planned
         for entry in entries:
@@ -158,6 +172,8 @@ class Discovery:
                     blocked.add(entry.with_name(entry.name[: -len(SIDECAR_SUFFIX)] + ".md").resolve())
                 else:
                     doc = self._side_doc(entry, sidecar)
+                    if not self._doc_inside(doc, sidecar):
+                        continue
                     if not doc.is_file():
                         self.errors.append(DoctestError(f"doc {os.path.relpath(doc)} not found", sidecar.display,
                                                         sidecar.doc_line or None))
@@ -182,6 +198,27 @@ class Discovery:
                 _first_path, first = pairs[0]
                 self._emit_with_sidecars(doc, _join(os.path.dirname(first.display), first.doc or doc.name), pairs)
 
+    def _entry_inside(self, entry: Path, display: str) -> bool:
+        """A folder entry to look at: symlinks that leave the tree are refused (one line), loops skipped."""
+        if not entry.is_symlink():
+            return True
+        if self.tree is not None and not trust.is_inside(entry, self.tree):
+            self.errors.append(DoctestError(f"symlink {trust.OUTSIDE}; skipped", display))
+            return False
+        if not entry.exists():  # dangling, or a loop
+            self.notes.append(f"skipped {display}: a symlink that leads nowhere (dangling or a loop)")
+            return False
+        return True
+
+    def _doc_inside(self, doc: Path, sidecar: Sidecar, root: Path | None = None) -> bool:
+        """A sidecar's `doc:` must stay in its tree: the argument's tree, or the set's source."""
+        root = root or self.tree
+        if root is None or trust.is_inside(doc, root):
+            return True
+        self.errors.append(DoctestError(f"doc {(sidecar.doc or doc.name)[:200]!r} {trust.OUTSIDE}", sidecar.display,
+                                        sidecar.doc_line or None))
+        return False
+
     def _emit_with_sidecars(self, doc: Path, display: str, pairs: list[tuple[Path, Sidecar]]) -> None:
         if not pairs:
             self._emit(DocTarget(doc, display))
@@ -191,6 +228,9 @@ class Discovery:
     # --- doc sets
 
     def _enter_set(self, folder: Path, display: str, named: bool = True) -> DocSet | None:
+        if self.tree is not None and not trust.is_inside(folder / MANIFEST_NAME, self.tree):
+            self.errors.append(DoctestError(f"doc-set manifest {trust.OUTSIDE}", _join(display, MANIFEST_NAME)))
+            return None
         try:
             docset = load_manifest(folder / MANIFEST_NAME, display)
         except DoctestError as exc:
@@ -220,9 +260,12 @@ class Discovery:
                 self._emit(target)
         assert docset.source_root is not None
         for pattern, line in docset.docs:
-            matches = sorted(p for p in docset.source_root.glob(pattern) if p.is_file())
+            # a match through a symlink that leaves the source is no match (checked before anything is read,
+            # so the answer is the same whether a file out there exists); `**` never follows symlinked folders
+            matches = sorted(p for p in docset.source_root.glob(pattern)
+                             if trust.is_inside(p, docset.source_root) and p.is_file())
             if not matches:
-                self.errors.append(DoctestError(f"docs glob {pattern!r} matches no file in {docset.source_desc}",
+                self.errors.append(DoctestError(f"docs glob {excerpt(pattern)} matches no file in {docset.source_desc}",
                                                 docset.manifest_display, line))
             for doc in matches:
                 if doc.resolve() not in with_sidecar:
@@ -241,12 +284,14 @@ class Discovery:
 
     def _set_sidecar(self, docset: DocSet, sidecar_path: Path, *, emit: bool = True) -> DocTarget | None:
         rel = os.path.relpath(sidecar_path, docset.root)
-        sidecar = self.sidecar(sidecar_path, _join(docset.display, rel))
+        sidecar = self.sidecar(sidecar_path, _join(docset.display, rel), root=docset.root)
         if sidecar is None:
             return None
         assert docset.source_root is not None
         doc_rel = sidecar.doc or rel[: -len(SIDECAR_SUFFIX)] + ".md"
         doc = docset.source_root / doc_rel
+        if not self._doc_inside(doc, sidecar, docset.source_root):
+            return None
         if not doc.is_file():
             how = "" if sidecar.doc else " (no doc: key, so the sidecar's own path was used)"
             self.errors.append(DoctestError(f"doc {doc_rel} not found in {docset.source_desc}{how}",

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doctest_runner.model import DoctestError
-from doctest_runner.plan.yamlnodes import YNode, compose, flatten, raise_all, unknown_key
+from doctest_runner.plan import trust
+from doctest_runner.plan.yamlnodes import YNode, compose, excerpt, flatten, raise_all, unknown_key
 
 MANIFEST_NAME = "doctest-set.yaml"
 MANIFEST_KEYS = ("name", "source", "image", "explicit", "docs")
@@ -37,6 +38,7 @@ class DocSet:
     source_path: Path | None = None  # `source: {path: ...}`, resolved against the manifest
     git_url: str | None = None
     git_ref: str = "HEAD"
+    git_local: bool = False  # `git:` names a local repository (a folder in the docs repo)
     source_line: int = 0
     docs: list[tuple[str, int]] = field(default_factory=list)  # (glob, manifest line)
     source_root: Path | None = None
@@ -66,13 +68,17 @@ def load_manifest(manifest: Path, display: str) -> DocSet:
                 docset.name = value.text("name", allow_numbers=True)
             elif key == "image":
                 docset.image = value.text("image")
+                problem = trust.image_name_problem(docset.image)
+                if problem:
+                    raise value.error(problem)
             elif key == "explicit":
                 docset.explicit = value.flag("explicit")
             elif key == "docs":
                 for item in value.seq("docs"):
                     pattern = item.text("docs glob")
                     if os.path.isabs(pattern) or ".." in Path(pattern).parts:
-                        raise item.error(f"docs glob {pattern!r} must stay inside the source (relative, no '..')")
+                        raise item.error(
+                            f"docs glob {excerpt(pattern)} must stay inside the source (relative, no '..')")
                     docset.docs.append((pattern, item.line))
             elif key == "source":
                 _load_source(docset, value, line)
@@ -84,10 +90,6 @@ def load_manifest(manifest: Path, display: str) -> DocSet:
     return docset
 
 
-def _is_remote(url: str) -> bool:
-    return "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url) is not None
-
-
 def _load_source(docset: DocSet, node: YNode, line: int) -> None:
     docset.source_line = line
     entries = node.items("source")
@@ -96,17 +98,35 @@ def _load_source(docset: DocSet, node: YNode, line: int) -> None:
         raise node.error("source needs exactly one of path: DIR or git: URL (with ref: REF)")
     for key, kline, value in entries:
         if key == "path":
-            docset.source_path = (docset.root / value.text("source path")).resolve()
+            docset.source_path = _local_folder(docset, value.text("source path"), value, "source path")
         elif key == "git":
             url = value.text("git")
-            if not _is_remote(url) and not os.path.isabs(url):  # a local repository, relative to the manifest
-                url = str((docset.root / url).resolve())
+            if trust.is_remote_url(url):
+                problem = trust.git_url_problem(url)
+                if problem:
+                    raise value.error(problem)
+            else:  # a local repository, relative to the manifest: an existing folder inside the docs repo
+                url = str(_local_folder(docset, url, value, "git path"))
+                docset.git_local = True
             docset.git_url = url
         elif key == "ref" and "git" in keys:
-            docset.git_ref = value.text("ref", allow_numbers=True)
+            ref = value.text("ref", allow_numbers=True)
+            problem = trust.git_ref_problem(ref)
+            if problem:
+                raise value.error(problem)
+            docset.git_ref = ref
         else:
             allowed = ("git", "ref") if "git" in keys else ("path",)
             raise unknown_key(key, kline, node.path, "source", allowed)
+
+
+def _local_folder(docset: DocSet, written: str, node: YNode, what: str) -> Path:
+    """A local source folder, relative to the manifest; it must stay inside the docs repo (`trust.docs_root`).
+    A folder elsewhere on the host is the operator's choice: `--source DIR`."""
+    target = docset.root / written  # an absolute path stays absolute, and must be inside the repo too
+    if "\x00" in written or not trust.is_inside(target, trust.docs_root(docset.root)):
+        raise node.error(f"{what} {written[:200]!r} {trust.OUTSIDE}")
+    return Path(os.path.realpath(target))
 
 
 def cache_root() -> Path:
@@ -134,10 +154,10 @@ def resolve_source(docset: DocSet, override: Path | None, notes: list[str]) -> P
     return docset.source_root
 
 
-def _git(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", LC_ALL="C")
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=GIT_TIMEOUT_S, check=False)
+def _git(args: list[str], cwd: Path | None = None, *, local: bool = False) -> subprocess.CompletedProcess[str]:
+    """git with only the allowed transports (no `ext::`), no hooks and no fsmonitor: see plan/trust.py."""
+    return subprocess.run(["git", *trust.GIT_SAFE_CONFIG, *args], cwd=cwd, env=trust.git_env(local),
+                          capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False)
 
 
 def _last_line(text: str) -> str:
@@ -152,6 +172,10 @@ def fetch_git(url: str, ref: str, notes: list[str], *, where: tuple[str, int] = 
     servers that allow it) commit ids alike, which `git clone --branch` does not.
     """
     path, line = where
+    local = not trust.is_remote_url(url)
+    problem = trust.git_ref_problem(ref) or (None if local else trust.git_url_problem(url))
+    if problem or (local and not os.path.isabs(url)):  # load_manifest refuses these already; never reach git
+        raise DoctestError(problem or "git path must be absolute here", path, line or None)
     dest = cache_root() / "sources" / hashlib.sha256(f"{url}\0{ref}".encode()).hexdigest()[:16]
     if shutil.which("git") is None:
         raise DoctestError("git is not installed (needed to fetch the doc set's source)", path, line or None)
@@ -160,9 +184,9 @@ def fetch_git(url: str, ref: str, notes: list[str], *, where: tuple[str, int] = 
         if head.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", ref) and head.stdout.strip() == ref:
             return dest  # a pinned commit never changes
         try:
-            fetched = _git(["fetch", "--quiet", "--depth", "1", url, ref], cwd=dest)
+            fetched = _git(["fetch", "--quiet", "--depth", "1", "--", url, ref], cwd=dest, local=local)
             if fetched.returncode == 0:
-                checked = _git(["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], cwd=dest)
+                checked = _git(["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD", "--"], cwd=dest)
                 if checked.returncode == 0:
                     return dest
                 fetched = checked
@@ -177,9 +201,9 @@ def fetch_git(url: str, ref: str, notes: list[str], *, where: tuple[str, int] = 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        for args in (["init", "--quiet"], ["fetch", "--quiet", "--depth", "1", url, ref],
-                     ["checkout", "--quiet", "--detach", "FETCH_HEAD"]):
-            done = _git(args, cwd=tmp)
+        for args in (["init", "--quiet"], ["fetch", "--quiet", "--depth", "1", "--", url, ref],
+                     ["checkout", "--quiet", "--detach", "FETCH_HEAD", "--"]):
+            done = _git(args, cwd=tmp, local=local)
             if done.returncode != 0:
                 raise DoctestError(f"cannot fetch {url} @ {ref}: {_last_line(done.stderr)}", path, line or None)
         shutil.rmtree(dest, ignore_errors=True)

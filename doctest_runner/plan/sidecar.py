@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 from doctest_runner.model import Check, DoctestError
-from doctest_runner.plan.yamlnodes import YNode, compose, flatten, raise_all, unknown_key
+from doctest_runner.plan import trust
+from doctest_runner.plan.pattern import CommandPattern
+from doctest_runner.plan.yamlnodes import YNode, compose, excerpt, flatten, raise_all, unknown_key
 
 SIDECAR_SUFFIX = ".doctest.yaml"
 
@@ -33,6 +35,7 @@ OPTION_KEYS = {
     "reboot": "reboot",
     "output": "output",
     "pty": "pty",
+    "platform": "platform",
 }
 SELECTOR_KEYS = ("line", "name", "heading", "command", "command_re", "alternative")
 OUTPUT_MODES = ("check", "warn", "ignore")
@@ -78,7 +81,7 @@ class Rule:
     name: str | None = None  # selector: step named by an annotation (or an earlier rule)
     heading: tuple[str, ...] | None = None
     command: str | None = None  # selector: substring (for insert rules: the command to insert)
-    command_re: re.Pattern[str] | None = None
+    command_re: CommandPattern | None = None  # bounded-time search (plan/pattern.py)
     alternative: str | None = None
     options: dict[str, object] = field(default_factory=dict)  # StepOptions field -> value
     insert: Literal["before", "after"] | None = None
@@ -89,15 +92,15 @@ class Rule:
         if self.at_line is not None:
             parts.append(f"line: {self.at_line}")
         if self.name is not None:
-            parts.append(f"name: {self.name!r}")
+            parts.append(f"name: {excerpt(self.name)}")
         if self.heading is not None:
-            parts.append(f"heading: {' > '.join(self.heading)!r}")
+            parts.append(f"heading: {excerpt(' > '.join(self.heading))}")
         if self.command is not None and self.insert is None:
-            parts.append(f"command: {self.command!r}")
+            parts.append(f"command: {excerpt(self.command)}")
         if self.command_re is not None:
-            parts.append(f"command_re: {self.command_re.pattern!r}")
+            parts.append(f"command_re: {excerpt(self.command_re.pattern)}")
         if self.alternative is not None:
-            parts.append(f"alternative: {self.alternative!r}")
+            parts.append(f"alternative: {excerpt(self.alternative)}")
         return ", ".join(parts)
 
 
@@ -120,8 +123,10 @@ class Sidecar:
     rules: list[Rule] = field(default_factory=list)
 
 
-def load_sidecar(path: str | os.PathLike[str], display: str | None = None) -> Sidecar:
-    """Read and validate a sidecar; every problem found is raised together, each with file:line."""
+def load_sidecar(path: str | os.PathLike[str], display: str | None = None, *, root: Path | None = None) -> Sidecar:
+    """Read and validate a sidecar; every problem found is raised together, each with file:line.
+
+    `root` is the docs tree its fixtures and check modules must stay in (default: the sidecar's folder)."""
     path = Path(path)
     shown = display or str(path)
     try:
@@ -135,17 +140,18 @@ def load_sidecar(path: str | os.PathLike[str], display: str | None = None) -> Si
         raise DoctestError("sidecar is not UTF-8 text", shown, line) from None
     except OSError as exc:
         raise DoctestError(f"cannot read sidecar: {exc.strerror}", shown) from None
-    return parse_sidecar(text, path, shown)
+    return parse_sidecar(text, path, shown, tree_root=root)
 
 
-def parse_sidecar(text: str, path: Path, display: str | None = None) -> Sidecar:
-    """Validate sidecar YAML text (`path` locates fixtures and check modules)."""
+def parse_sidecar(text: str, path: Path, display: str | None = None, *, tree_root: Path | None = None) -> Sidecar:
+    """Validate sidecar YAML text (`path` locates fixtures and check modules, which must stay in `tree_root`)."""
     shown = display or str(path)
     sidecar = Sidecar(path=path, display=shown)
     root = compose(text, shown)
     if root is None:
         return sidecar  # an empty sidecar is allowed: the doc runs as written
     base = path.parent
+    tree = tree_root if tree_root is not None else base
     errors: list[DoctestError] = []
     try:
         entries = root.items("a sidecar")
@@ -158,12 +164,15 @@ def parse_sidecar(text: str, path: Path, display: str | None = None) -> Sidecar:
                 sidecar.doc_line = key_line
             elif key == "image":
                 sidecar.image = value.text("image")
+                problem = trust.image_name_problem(sidecar.image)
+                if problem:
+                    raise value.error(problem)
             elif key == "vars":
                 _load_vars(sidecar, value)
             elif key == "fixtures":
                 for item in value.seq("fixtures"):
                     try:
-                        sidecar.fixtures.append(_load_fixture(item, base))
+                        sidecar.fixtures.append(_load_fixture(item, base, tree))
                     except DoctestError as exc:
                         errors.extend(flatten(exc))
             elif key in ("setup", "cleanup"):
@@ -178,7 +187,7 @@ def parse_sidecar(text: str, path: Path, display: str | None = None) -> Sidecar:
             elif key == "check_modules":
                 for item in value.seq(key):
                     try:
-                        sidecar.check_modules.append(_existing(item, base, "check module"))
+                        sidecar.check_modules.append(_existing(item, base, tree, "check module"))
                     except DoctestError as exc:
                         errors.append(exc)
             elif key == "steps":
@@ -198,7 +207,7 @@ def parse_sidecar(text: str, path: Path, display: str | None = None) -> Sidecar:
 def _load_vars(sidecar: Sidecar, node: YNode) -> None:
     for name, line, value in node.items("vars"):
         if not _VAR_NAME.match(name):
-            raise DoctestError(f"var name {name!r} is not a NAME (letters, digits, _ and -)", node.path, line)
+            raise DoctestError(f"var name {excerpt(name)} is not a NAME (letters, digits, _ and -)", node.path, line)
         if not value.is_scalar() or value.value() is None:
             raise value.error(f"var {name} must be a string or number, not a {value.kind}")
         # the text as written: `VERSION: 3.10` must stay "3.10", not the float 3.1
@@ -206,17 +215,20 @@ def _load_vars(sidecar: Sidecar, node: YNode) -> None:
         sidecar.var_lines[name] = line
 
 
-def _load_fixture(node: YNode, base: Path) -> Fixture:
+def _load_fixture(node: YNode, base: Path, root: Path) -> Fixture:
     src = dest = None
     errors: list[DoctestError] = []
     for key, line, value in node.items("a fixture"):
         try:
             if key == "src":
-                src = _existing(value, base, "fixture")
+                src = _existing(value, base, root, "fixture")
+                if src.is_dir() and trust.escaping_links(src, root):
+                    raise value.error(f"fixture {value.text('fixture')[:200]!r} holds a symlink that leaves the "
+                                      f"docs tree or links a folder (or more than 10000 files)")
             elif key == "dest":
                 dest = value.text("dest")
                 if not dest.startswith("/"):
-                    raise value.error(f"fixture dest must be an absolute guest path, not {dest!r}")
+                    raise value.error(f"fixture dest must be an absolute guest path, not {excerpt(dest)}")
             else:
                 raise unknown_key(key, line, node.path, "a fixture", ("src", "dest"))
         except DoctestError as exc:
@@ -227,9 +239,10 @@ def _load_fixture(node: YNode, base: Path) -> Fixture:
     return Fixture(src=src, dest=dest, line=node.line)
 
 
-def _existing(node: YNode, base: Path, what: str) -> Path:
+def _existing(node: YNode, base: Path, root: Path, what: str) -> Path:
+    """A file the sidecar names, inside its docs tree: refused the same way whether an outside path exists."""
     rel = node.text(what)
-    target = (base / rel).resolve()
+    target = trust.confine(root, rel, f"{what} {rel[:200]!r}", (node.path, node.line), base=base)
     if not target.exists():
         raise node.error(f"{what} {rel!r} not found (looked in {base})")
     return target
@@ -280,7 +293,7 @@ def _file_mode(node: YNode) -> int:
         return value
     if isinstance(value, str) and re.fullmatch(r"0?o?[0-7]{3,4}", value.strip()):
         return int(value.strip().replace("o", ""), 8)
-    raise node.error(f"mode must be an octal file mode like \"0644\", not {node.node.value!r}")
+    raise node.error(f"mode must be an octal file mode like \"0644\", not {excerpt(node.node)}")
 
 
 def _parse_timeout(node: YNode) -> int:
@@ -308,9 +321,22 @@ def _parse_option(key: str, node: YNode) -> object:
     if key == "output":
         mode = node.text("output")
         if mode not in OUTPUT_MODES:
-            raise node.error(f"output must be one of {', '.join(OUTPUT_MODES)}, not {mode!r}")
+            raise node.error(f"output must be one of {', '.join(OUTPUT_MODES)}, not {excerpt(mode)}")
         return mode
+    if key == "platform":
+        return _parse_platform(node)
     return node.text(key, allow_numbers=key != "user")  # reason, user, name
+
+
+def _parse_platform(node: YNode) -> str:
+    """`any` (never skipped for its platform) or a platform the step is for (`macos`, `Fedora 39+`)."""
+    from doctest_runner.plan.platform import read_title
+
+    value = node.text("platform", allow_numbers=False)
+    if value.strip().lower() != "any" and not read_title(value).targets:
+        raise node.error(f"platform must be 'any' or name a platform (macos, windows, fedora 39+, arm64...), "
+                         f"not {excerpt(value)}")
+    return value.strip()
 
 
 def _parse_heading(node: YNode) -> tuple[str, ...]:
@@ -336,7 +362,7 @@ def _load_rule(node: YNode) -> Rule:
             if key == "insert":
                 where = value.text("insert")
                 if where not in ("before", "after"):
-                    raise value.error(f"insert must be 'before' or 'after', not {where!r}")
+                    raise value.error(f"insert must be 'before' or 'after', not {excerpt(where)}")
                 rule.insert = where  # type: ignore[assignment]
             elif key == "line":
                 rule.at_line = value.integer("line", minimum=1)
@@ -350,11 +376,7 @@ def _load_rule(node: YNode) -> Rule:
                 else:
                     rule.command = value.text("command", allow_numbers=True)
             elif key == "command_re" and not inserting:
-                pattern = value.text("command_re")
-                try:
-                    rule.command_re = re.compile(pattern, re.MULTILINE)
-                except re.error as exc:
-                    raise value.error(f"command_re is not a valid regular expression: {exc}") from None
+                rule.command_re = CommandPattern(value.text("command_re"), value.path, value.line)
             elif key == "alternative":
                 rule.alternative = value.text("alternative")
             elif key in OPTION_KEYS:

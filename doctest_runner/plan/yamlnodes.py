@@ -3,19 +3,118 @@
 Sidecars and doc-set manifests are hand-written; an error that says "line 14"
 saves the author a search. PyYAML's composer keeps marks on nodes, the plain
 `safe_load` throws them away, hence this thin layer.
+
+Sidecars and manifests come from docs anyone can send, so the layer also bounds what a file can
+cost: its size, its nesting depth (PyYAML composes and constructs recursively: 500 levels was a
+RecursionError) and the number of nodes it stands for once aliases are expanded (an alias is
+shared while composing, but every use of it is built again by the constructor and printed again by
+`repr`: a 1 KB "billion laughs" took gigabytes). The limits are checked while composing, before
+any value is built, and error messages quote values only as short cleaned excerpts (`excerpt`).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from doctest_runner.model import DoctestError
+
+# Limits for one YAML file (sidecar or manifest); real ones are a few KB, a few levels, a few
+# hundred nodes. README "Running on untrusted docs > Limits" lists them.
+MAX_YAML_BYTES = 1024 * 1024  # the file's text
+MAX_DEPTH = 64  # nested mappings/lists
+MAX_NODES = 50_000  # nodes as written (anchors counted once)
+MAX_EXPANDED_NODES = 100_000  # nodes once every alias is expanded (what the constructor builds)
+EXCERPT_CHARS = 60  # of a value quoted in an error message
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A value quoted for a one-line error message: `repr` of at most `limit` characters (repr
+    escapes line breaks, control characters, U+2028 and lone surrogates), never of a whole value: a
+    value may be a megabyte, or an alias that expands to millions of nodes."""
+    if isinstance(value, Node):
+        if not isinstance(value, ScalarNode):
+            return "a mapping" if isinstance(value, MappingNode) else "a list"
+        value = value.value
+    if isinstance(value, (dict, list, tuple, set)):
+        return f"a {type(value).__name__}"
+    text = value if isinstance(value, str) else str(value)
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+class _LimitError(yaml.MarkedYAMLError):
+    """A size limit was hit while composing (raised with the mark of the node that hit it)."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_text(node: ScalarNode) -> None:
+    """A `"\\ud83d\\ude00"` escape pair becomes its character; a lone surrogate (`"\\ud800"`) is
+    refused here: no file, command line, terminal or report could carry it as UTF-8."""
+    value = node.value
+    if not isinstance(value, str) or not _SURROGATE.search(value):
+        return
+    joined = value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+    lone = _SURROGATE.search(joined)
+    if lone:
+        raise _LimitError(
+            None, None, f"YAML text holds a lone surrogate ({lone.group(0)!r}), which is not valid Unicode text",
+            node.start_mark,
+        )
+    node.value = joined
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses, while composing, documents over the depth and node limits.
+
+    Expanded sizes are counted bottom-up per node (an alias adds the size of the node it names),
+    so the count is exact and costs one integer per composed node, whatever the aliases do."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(AliasEvent):
+            mark = self.peek_event().start_mark
+            node = super().compose_node(parent, index)
+            if id(node) not in self._sizes:  # the alias names a node still being composed
+                raise _LimitError(None, None, "a YAML alias refers to a node that contains it", mark)
+            return node
+        mark = self.peek_event().start_mark
+        self._depth += 1
+        self._nodes += 1
+        if self._depth > MAX_DEPTH:
+            raise _LimitError(None, None, f"YAML nested deeper than {MAX_DEPTH} levels", mark)
+        if self._nodes > MAX_NODES:
+            raise _LimitError(None, None, f"YAML has more than {MAX_NODES} nodes", mark)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if isinstance(node, SequenceNode):
+            size = 1 + sum(self._sizes[id(child)] for child in node.value)
+        elif isinstance(node, MappingNode):
+            size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        else:
+            size = 1
+            _check_text(node)
+        if size > MAX_EXPANDED_NODES:
+            raise _LimitError(
+                None, None, f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes", node.start_mark
+            )
+        self._sizes[id(node)] = size
+        return node
 
 
 class MultipleErrors(DoctestError):
@@ -98,7 +197,7 @@ class YNode:
                 raise key.error(f"{what}: keys must be plain names")
             name = str(key.value())
             if name in seen:
-                raise key.error(f"duplicate key {name!r} in {what} (first at line {seen[name]})")
+                raise key.error(f"duplicate key {excerpt(name)} in {what} (first at line {seen[name]})")
             seen[name] = key.line
             out.append((name, key.line, YNode(vnode, self.path)))
         return out
@@ -142,25 +241,46 @@ class YNode:
 
 
 def compose(text: str, path: str) -> YNode | None:
-    """Parse YAML text into a node tree; syntax errors become a DoctestError at the problem's line."""
-    loader = yaml.SafeLoader(text)
+    """Parse YAML text into a node tree; syntax errors become a DoctestError at the problem's line,
+    and so do files over the size, depth and alias-expansion limits (see the module doc)."""
+    if len(text) > MAX_YAML_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
+        raise DoctestError(f"YAML file is larger than {MAX_YAML_BYTES // 1024} KiB", path)
+    loader = None
     try:
+        loader = _LimitedLoader(text)  # its reader already rejects unprintable characters
         node = loader.get_single_node()
+    except _LimitError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise DoctestError(str(exc.problem), path, line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         line = mark.line + 1 if mark is not None else None
-        raise DoctestError(f"invalid YAML: {problem}", path, line) from None
+        raise DoctestError(f"invalid YAML: {_bounded(problem)}", path, line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        raise DoctestError(f"invalid YAML: character #x{exc.character:04x} is not allowed", path, line) from None
     except yaml.YAMLError as exc:
-        raise DoctestError(f"invalid YAML: {exc}", path) from None
+        raise DoctestError(f"invalid YAML: {_bounded(str(exc))}", path) from None
+    except RecursionError:  # cannot happen under MAX_DEPTH; kept so no input ends in a traceback
+        raise DoctestError(f"YAML nested deeper than {MAX_DEPTH} levels", path) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return None if node is None else YNode(node, path)
+
+
+def _bounded(message: str, limit: int = 200) -> str:
+    """PyYAML's own messages quote the offending text (`found undefined alias 'x'`): keep them to
+    one short line."""
+    one = _UNPRINTABLE.sub(lambda m: m.group(0).encode("unicode_escape", "backslashreplace").decode("ascii"),
+                           message[:limit])
+    return one + ("…" if len(message) > limit else "")
 
 
 def unknown_key(key: str, line: int, path: str, what: str, allowed: Iterable[str]) -> DoctestError:
     """An unknown-key error that suggests the nearest allowed key (typos are the usual cause)."""
     allowed = sorted(allowed)
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = difflib.get_close_matches(key[:100], allowed, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
-    return DoctestError(f"unknown key {key!r} in {what}{hint}", path, line)
+    return DoctestError(f"unknown key {excerpt(key)} in {what}{hint}", path, line)

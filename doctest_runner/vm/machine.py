@@ -120,7 +120,7 @@ class Machine:
     image: BuiltImage | None = None
     boot_seconds: float | None = None  # domain start -> first SSH login
     restored_from: Any = None  # the saved machine (vm/snapshot.py) it was restored from, None: cold boot
-    host_key: str | None = None  # "ssh-ed25519 AAAA..." the guest must present (set on restored clones)
+    host_key: str | None = None  # "ssh-ed25519 AAAA..." the guest must present (the image's, or a clone's new one)
     _dom: Any = field(default=None, repr=False)
     _conn: Any = field(default=None, repr=False)
     _vmdir: Path | None = field(default=None, repr=False)
@@ -142,7 +142,7 @@ class Machine:
         retried: it will not change."""
         pkey = paramiko.Ed25519Key.from_private_key_file(str(self.key_path))
         known = None
-        if self.host_key:  # a restored clone: its new key is known, so a wrong one is refused
+        if self.host_key:  # the image's key (cold boot) or a restored clone's new one: a wrong one is refused
             kind, b64 = self.host_key.split()[:2]
             known = (self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}", kind,
                      paramiko.PKey.from_type_string(kind, base64.b64decode(b64)))
@@ -153,7 +153,7 @@ class Machine:
                 client.get_host_keys().add(*known)
                 client.set_missing_host_key_policy(paramiko.RejectPolicy())
             else:
-                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # fresh VM, fresh trust
+                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # an image without a recorded key
             try:
                 with _quiet_paramiko():
                     client.connect(self.ssh_host, port=self.ssh_port, username=user or self.user, pkey=pkey,
@@ -304,6 +304,14 @@ def prepare_disk_and_log(vmdir: Path, backing: Path, workdir: Path | None, name:
     console_log.unlink(missing_ok=True)
     return overlay, console_log
 
+def cold_boot_host_key(image: BuiltImage) -> str | None:
+    """The host key a cold-booted guest of `image` must present: the one its build made and recorded
+    (image/debootstrap.py, image/cloud.py), so the first login is pinned, not trusted on first use. None for
+    an image built before keys were recorded (rebuild it with `image build --force` to pin it)."""
+    key = getattr(image, "host_key", None)
+    return key if isinstance(key, str) and len(key.split()) >= 2 else None
+
+
 def _kernel_cmdline(image: BuiltImage) -> str:
     # A machine id per VM, as two installs would have; the image's own stays untouched.
     return f"{image.cmdline} systemd.machine_id={uuid.uuid4().hex}".strip()
@@ -356,7 +364,7 @@ def boot(image: BuiltImage, *, run_id: str | None = None, workdir: Path | None =
             t0 = time.monotonic()
             machine = Machine(name=name, ssh_host="127.0.0.1", ssh_port=port, user=image.user, key_path=image.key_path,
                               console_log=console_log, overlay=overlay, host=host, image=image, _dom=dom, _conn=conn,
-                              _vmdir=vmdir)
+                              _vmdir=vmdir, host_key=cold_boot_host_key(image))
             if log:
                 log(f"{name}: started ({host.accel}), waiting for SSH on 127.0.0.1:{port}")
             machine.wait_ssh(boot_timeout)

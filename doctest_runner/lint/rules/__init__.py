@@ -6,10 +6,21 @@ and docs can list them.
 
 from __future__ import annotations
 
-from doctest_runner.lint.rules import curl, doc, install, placeholder, prompt, shellcheck, sudo, syntax, tty
+from doctest_runner.lint.rules import (
+    curl,
+    doc,
+    install,
+    output_fence,
+    placeholder,
+    prompt,
+    shellcheck,
+    sudo,
+    syntax,
+    tty,
+)
 
 # run order: syntax first (others skip steps bash cannot parse)
-MODULES = (syntax, shellcheck, placeholder, sudo, install, tty, prompt, curl, doc)
+MODULES = (syntax, shellcheck, placeholder, sudo, install, tty, prompt, curl, doc, output_fence)
 
 RULES: dict[str, str] = {
     "syntax": "error",
@@ -23,5 +34,6 @@ RULES: dict[str, str] = {
     "prompt-typo": "warning",
     "curl-pipe-shell": "warning",
     "prose-step": "warning",
+    "output-in-shell-fence": "warning",
     "parse": "error",
 }
