@@ -21,7 +21,7 @@ from doctest_runner.model import DoctestError, Platform
 
 # Bump when the build code changes what it produces from the same recipe: it is part of every hash,
 # so old caches are rebuilt instead of silently reused.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: the build records the guest's SSH host key (pinned at the first login)
 
 KINDS = ("debootstrap", "cloud-image")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
