@@ -53,27 +53,40 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+
+Fence = tuple[str, int] | None  # (marker char, length) of the open fence, or None
+
+
+def track_fence(line: str, fence: Fence) -> tuple[bool, Fence]:
+    """Whether `line` is fenced code (a fence line or inside one), and the fence state after it.
+
+    Passes that rewrite container or shortcode markers line by line use it so that such markers shown
+    inside a code block stay content."""
+    if fence is not None:
+        stripped = line.strip()
+        if stripped and set(stripped) == {fence[0]} and len(stripped) >= fence[1]:
+            return True, None
+        return True, fence
+    fm = _FENCE_OPEN_RE.match(line)
+    if fm is None:
+        return False, None
+    marker = fm.group("marker")
+    if marker[0] == "`" and "`" in fm.group("info"):  # inline code, not a fence
+        return True, None
+    return True, (marker[0], len(marker))
+
+
 def preprocess(lines: list[str]) -> tuple[list[str], list[Container]]:
     """Unwrap tabs/admonitions in place (same number of lines); return new lines and containers."""
     out = list(lines)
     containers: list[Container] = []
-    fence: tuple[str, int] | None = None  # (marker char, length) of the open fence
+    fence: Fence = None
     i = 0
     n = len(out)
     while i < n:
         line = out[i]
-        if fence is not None:
-            stripped = line.strip()
-            ch, size = fence
-            if stripped and set(stripped) == {ch} and len(stripped) >= size:
-                fence = None
-            i += 1
-            continue
-        fm = _FENCE_OPEN_RE.match(line)
-        if fm:
-            marker = fm.group("marker")
-            if not (marker[0] == "`" and "`" in fm.group("info")):
-                fence = (marker[0], len(marker))
+        in_code, fence = track_fence(line, fence)
+        if in_code:
             i += 1
             continue
         m = _TAB_RE.match(line) or _ADMONITION_RE.match(line)

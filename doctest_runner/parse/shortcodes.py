@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 
-_FENCE_RE = re.compile(r"^[ \t]*(?P<marker>`{3,}|~{3,})(?P<info>.*)$")
+from .containers import Fence, track_fence
+
 _HUGO_OPEN_RE = re.compile(
     r"^(?P<indent>[ \t]*)\{\{(?P<d>[<%])-?[ \t]*(?P<name>highlight|code|codeFromInline|codeblock|code-block)"
     r"(?P<args>(?:[ \t][^\n]*?)?)[ \t]*-?(?P=d)?[>%]\}\}[ \t]*$",
@@ -49,21 +50,12 @@ def convert_shortcodes(lines: list[str]) -> tuple[list[str], set[int]]:
     Returns the new lines and the 1-based lines of the fences that came from a shortcode."""
     out = list(lines)
     found: set[int] = set()
-    fence: tuple[str, int] | None = None
+    fence: Fence = None
     i, n = 0, len(out)
     while i < n:
         line = out[i]
-        if fence is not None:
-            stripped = line.strip()
-            if stripped and set(stripped) == {fence[0]} and len(stripped) >= fence[1]:
-                fence = None
-            i += 1
-            continue
-        fm = _FENCE_RE.match(line)
-        if fm:
-            marker = fm.group("marker")
-            if not (marker[0] == "`" and "`" in fm.group("info")):
-                fence = (marker[0], len(marker))
+        in_code, fence = track_fence(line, fence)
+        if in_code:
             i += 1
             continue
         opened = _opening(line)
