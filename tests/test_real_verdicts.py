@@ -54,12 +54,13 @@ def test_a_step_with_a_site_value_is_skipped_and_names_the_var():
     assert [steps[n].status for n in (30, 31, 32)] == ["run", "run", "run"]
 
 
-def test_the_steps_after_a_skipped_site_value_are_judged_normally(tmp_path):
+def test_what_a_skipped_site_value_step_provides_is_not_the_docs_fault(tmp_path):
     # what the guest printed: the binary the skipped step would have installed is not there
     steps = verdicts(DATA / "site-values.md", {32: (127, "bash: line 1: widget: command not found")}, tmp_path)
     assert steps[8].status == "skipped"
     assert "{{< stableVersion >}}" in steps[8].explanation
-    assert (steps[32].status, steps[32].category) == ("failed", "command-not-found")
+    assert (steps[32].status, steps[32].category) == ("failed", "prerequisite")
+    assert "line 8" in steps[32].explanation and category_group(steps[32].category) == "environment"
     assert steps[32].after_failure is None  # a skip is no failure to cascade from
 
 
@@ -269,3 +270,25 @@ def test_real_guides_subjects_and_site_values():
     assert nerdctl["Docker"][1] == "it runs docker and no step installs it"  # its Docker section, not the title
     guestfs = plan_of(EXTERNAL / "kubevirt__guestfs.md").prerequisites
     assert [(p.name, p.line) for p in guestfs] == [("virtctl", 1)]
+
+
+# tests/data/real_verdicts/quote-and-site-value.md: a prerequisite named in a block quote ("To install `kubectl`
+# see the upstream docs"), and a tool whose download the plan skipped for its site-generator value.
+QUOTED = "tests/data/real_verdicts/quote-and-site-value.md"
+
+
+def test_a_prerequisite_in_a_block_quote_and_a_tool_from_an_unjudged_step(tmp_path):
+    (plan,) = plan_paths([QUOTED]).plans
+    assert [(p.name, p.line) for p in plan.prerequisites if not p.assumed] == [("kubectl", 7)]
+    doc = run_guide(plan, {
+        18: (127, "bash: line 1: frob: command not found"),
+        22: (127, "bash: line 1: kubectl: command not found"),
+        26: (127, "bash: line 1: jq: command not found"),
+    }, tmp_path)
+    steps = {sr.step.line: sr for sr in doc.steps}
+    assert steps[10].status == "skipped" and "{{< stableVersion >}}" in steps[10].step.reason
+    # frob: the skipped download at line 10 would have put it there: not the doc's fault
+    assert steps[18].category == "prerequisite" and "line 10" in steps[18].explanation
+    assert steps[22].category == "prerequisite" and "line 7" in steps[22].explanation
+    assert steps[26].category == "command-not-found"  # jq: nothing in the guide provides or names it
+    assert category_group(steps[26].category) == "doc"

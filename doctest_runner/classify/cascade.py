@@ -18,6 +18,7 @@ from typing import Sequence
 
 from doctest_runner.classify.evidence import Missing, command_names
 from doctest_runner.model import StepResult
+from doctest_runner.plan.sitevalues import is_site_value_skip
 
 
 def result_location(sr: StepResult) -> str:
@@ -41,6 +42,23 @@ def follows_from(gone: Missing, earlier: Sequence[StepResult]) -> str | None:
             continue
         if wanted & set(command_names(prior.step.command)):
             return prior.after_failure or result_location(prior)
+    return None
+
+
+def after_unjudged_step(gone: Missing, earlier: Sequence[StepResult]) -> StepResult | None:
+    """The earlier step this failure needs that was not run because it could not be judged here (it holds a
+    site generator's value no sidecar var fills), or None.
+
+    The reader would have run that step (it is on their platform), so what it provides is missing through
+    the harness, not through the doc: `kind: command not found` after the skipped download of kind. Steps
+    skipped as another platform's are not meant for this reader and provide nothing here."""
+    wanted = gone.names() if gone else set()
+    if not wanted:
+        return None
+    for prior in earlier:  # the first such step: a later one that mentions it uses it rather than makes it
+        if prior.status == "skipped" and is_site_value_skip(prior.step.reason) \
+                and wanted & set(command_names(prior.step.command)):
+            return prior
     return None
 
 

@@ -84,6 +84,9 @@ PREREQ_HEADING = re.compile(
 PREREQ_PHRASE = re.compile(
     r"\byou(?:'ll| will| would)? (?:also |first )?need\b(?! to (?!have\b|install\b|be\b|get\b))"
     r"|\b(?:this|the) (?:guide|tutorial|document|page|walkthrough|section|quick ?start) assumes\b"
+    # the guide sends the reader elsewhere to install it: "To install `kubectl` see the upstream docs"
+    r"|\bto (?:install|set ?up|get) (?:it|them|`?[\w.+-]+`?)(?: \w+){0,2},? (?:see|follow|refer to|read|consult|visit"
+    r"|check out|go to)\b"
     r"|\bassum(?:es|ing) (?:that )?(?:you(?: already)? have|a running|an existing|a working)\b"
     r"|\b(?:make sure|ensure) (?:that )?.{0,80}\b(?:is|are) (?:installed|running|available|set up)\b"
     r"|\b(?:must|should|needs? to) (?:be|have been) (?:installed|running|available)\b"
@@ -121,6 +124,7 @@ _FIRST_WORD = re.compile(r"[A-Za-z]+")
 
 _BACKTICK_WORD = re.compile(r"`([a-z][a-z0-9_.+-]{0,30})`")
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z`*\[(\"])")
+_QUOTE = re.compile(r"^[ ]{0,3}(?:>[ ]?)+")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _SKIP_LINE = re.compile(r"^\s*(?:\{\{|\{%|<!--|-->|\||\[[^\]]*\]:\s)")
@@ -167,6 +171,7 @@ def paragraphs(parsed: ParsedDoc, lines: list[str]) -> list[Paragraph]:
             flush()
             in_comment = True
             continue
+        raw = _QUOTE.sub("", raw, count=1)  # a block quote's prose is prose (`> **NOTE**: you need ...`)
         if n in in_block or not raw.strip() or _HEADING.match(raw) or _SKIP_LINE.match(raw):
             flush()
             continue

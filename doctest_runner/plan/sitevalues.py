@@ -105,10 +105,18 @@ def fill(command: str, values: dict[str, str]) -> str:
     return command
 
 
+REASON_PREFIX = "uses the site generator's value"  # every skip_reason starts so (classify reads it back)
+
+
+def is_site_value_skip(reason: str | None) -> bool:
+    """Whether a step was skipped for holding a site-generator value: meant for this reader, but not judged."""
+    return bool(reason) and reason.startswith(REASON_PREFIX)
+
+
 def skip_reason(values: list[SiteValue]) -> str:
     """Why a step holding `values` is not run, naming the sidecar vars that would fill them."""
     texts = list(dict.fromkeys(v.text for v in values))
     names = list(dict.fromkeys(v.var for v in values))
     if len(texts) == 1:
-        return f"uses the site generator's value {texts[0]}; give it with sidecar vars: {', '.join(names)}"
-    return f"uses the site generator's values {', '.join(texts)}; give them with sidecar vars: {', '.join(names)}"
+        return f"{REASON_PREFIX} {texts[0]}; give it with sidecar vars: {', '.join(names)}"
+    return f"{REASON_PREFIX}s {', '.join(texts)}; give them with sidecar vars: {', '.join(names)}"

@@ -16,7 +16,7 @@ from typing import Callable
 from doctest_runner.checks.output import compare_output
 from doctest_runner.classify import classify
 from doctest_runner.classify.assumed import GuideContext
-from doctest_runner.classify.cascade import follows_from
+from doctest_runner.classify.cascade import after_unjudged_step, follows_from
 from doctest_runner.classify.evidence import missing
 from doctest_runner.classify.inner import inner_failed_line
 from doctest_runner.model import (
@@ -27,6 +27,7 @@ from doctest_runner.model import (
     Plan,
     Step,
     StepResult,
+    category_group,
 )
 from doctest_runner.report.outdir import real_dir
 
@@ -263,7 +264,14 @@ class GuideRun:
             if out.category == "syntax":  # inside a string handed to another shell (`sh -c '...'`): that line
                 out.failed_line = inner_failed_line(step, res.output, res.failed_line_index) or out.failed_line
             # a cascade: what this failure misses, an earlier failed step was meant to provide
-            out.after_failure = follows_from(missing(step.command, res.output, res.failed_line_index), self.results)
+            gone = missing(step.command, res.output, res.failed_line_index)
+            out.after_failure = follows_from(gone, self.results)
+            unjudged = after_unjudged_step(gone, self.results) if out.after_failure is None \
+                and category_group(out.category) == "doc" else None
+            if unjudged is not None:  # what it misses, a step the harness could not judge would have provided
+                out.category = "prerequisite"
+                out.explanation = (f"needs what line {unjudged.step.line} provides, a step that was not run here "
+                                   f"({unjudged.step.reason})")
         return out
 
     # -- after the steps -------------------------------------------------------------------------
