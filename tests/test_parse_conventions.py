@@ -430,3 +430,28 @@ def test_real_guides_conventions_found_at_exact_lines():
     assert firecracker[38].status == "skip" and firecracker[38].reason.startswith("example output")
     runc = {s.line: s for s in parse_file(EXTERNAL / "runc__README.md").steps}
     assert runc[184].command == 'make test TESTFLAGS="-run=SomeTestFunction"' and runc[184].options.user == "root"
+
+
+def test_gt_prompt_in_a_bash_fence_when_a_command_follows():
+    d = doc("""
+        # t
+
+        ```bash
+        > go build main.go
+        > sudo ./main
+
+        2017/08/13 17:43:21 Successfully pulled docker.io/library/redis:alpine image
+        ```
+
+        ```bash
+        > curl 127.0.0.1:1338/v1/metrics
+        ```
+
+        ```bash
+        > /var/log/app.log
+        ```
+        """)
+    got = [(s.line, s.command, s.prompt) for s in d.steps]
+    assert got[:3] == [(4, "go build main.go", "> "), (5, "sudo ./main", "> "),
+                       (11, "curl 127.0.0.1:1338/v1/metrics", "> ")]
+    assert got[3] == (15, "> /var/log/app.log", None)  # truncating a file is code, not a prompt

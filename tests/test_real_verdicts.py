@@ -292,3 +292,23 @@ def test_a_prerequisite_in_a_block_quote_and_a_tool_from_an_unjudged_step(tmp_pa
     assert steps[22].category == "prerequisite" and "line 7" in steps[22].explanation
     assert steps[26].category == "command-not-found"  # jq: nothing in the guide provides or names it
     assert category_group(steps[26].category) == "doc"
+
+
+LINKED = "tests/data/real_verdicts/linked-and-listed.md"
+
+
+def test_a_tool_the_guide_only_links_to_and_files_its_documented_output_lists(tmp_path):
+    (plan,) = plan_paths([LINKED]).plans
+    assert [(p.name, p.line, p.assumed) for p in plan.prerequisites] == [("frobnik", 16, True)]
+    doc = run_guide(plan, {
+        8: (2, "tar (child): frobd-1.2.0-linux-amd64.tar.gz: Cannot open: No such file or directory\n"
+               "tar: Error is not recoverable: exiting now"),
+        19: (127, "bash: line 1: frobctl: command not found"),
+        23: (127, "bash: line 1: frobnik: command not found"),
+        27: (127, "bash: line 1: jq: command not found"),
+    }, tmp_path)
+    steps = {sr.step.line: sr for sr in doc.steps}
+    # frobctl: the archive the failed step unpacks lists bin/frobctl in the doc's own output
+    assert steps[19].after_failure == f"{LINKED}:8"
+    assert steps[23].category == "prerequisite" and "project page" in steps[23].explanation
+    assert steps[27].category == "command-not-found" and steps[27].after_failure is None

@@ -14,11 +14,24 @@ earlier failure mentions, stays a separate bug.
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
-from doctest_runner.classify.evidence import Missing, command_names
-from doctest_runner.model import StepResult
+from doctest_runner.classify.evidence import Missing, command_names, path_names
+from doctest_runner.model import Step, StepResult
 from doctest_runner.plan.sitevalues import is_site_value_skip
+
+
+_OUTPUT_PATH = re.compile(r"[\w.+-]*/[\w./+-]*[\w+-]")
+
+
+def provided_names(step: Step) -> set[str]:
+    """What a step mentions or would create: its command's names, and the paths its documented output shows
+    (`tar -xzvf containerd.tar.gz` printing `bin/ctr` provides `ctr`)."""
+    names = set(command_names(step.command))
+    for path in _OUTPUT_PATH.findall(step.expected_output or ""):
+        names |= path_names(path)
+    return names
 
 
 def result_location(sr: StepResult) -> str:
@@ -40,7 +53,7 @@ def follows_from(gone: Missing, earlier: Sequence[StepResult]) -> str | None:
     for prior in reversed(earlier):
         if prior.status != "failed":
             continue
-        if wanted & set(command_names(prior.step.command)):
+        if wanted & provided_names(prior.step):
             return prior.after_failure or result_location(prior)
     return None
 
@@ -56,8 +69,7 @@ def after_unjudged_step(gone: Missing, earlier: Sequence[StepResult]) -> StepRes
     if not wanted:
         return None
     for prior in earlier:  # the first such step: a later one that mentions it uses it rather than makes it
-        if prior.status == "skipped" and is_site_value_skip(prior.step.reason) \
-                and wanted & set(command_names(prior.step.command)):
+        if prior.status == "skipped" and is_site_value_skip(prior.step.reason) and wanted & provided_names(prior.step):
             return prior
     return None
 

@@ -199,10 +199,17 @@ def block_prompts(
         return prompts  # a script with real prompts: `#` lines there are comments
     for k, line in enumerate(lines):
         if prompts[k] is None and _WEAK_RE.match(line):
-            if lang in SCRIPT_LANGS and line.lstrip().startswith(">"):
+            if lang in SCRIPT_LANGS and line.lstrip().startswith(">") and not _prompt_not_truncation(line):
                 continue  # `> file` in a script truncates a file; `%` never starts a line of code
             prompts[k] = weak_prompt(line, checker)
     return prompts
+
+
+def _prompt_not_truncation(line: str) -> bool:
+    """`> curl 127.0.0.1:1338/v1/metrics` in a bash fence is a prompt: a known command word with arguments
+    follows the mark. `> /var/log/x.log` (a file truncated) and `> out.txt cmd` are code."""
+    rest = line.lstrip()[1:].strip()
+    return len(words_of(rest)) > 1 and command_word(rest) is not None and not rest.startswith(("/", "./", "~"))
 
 
 # `sudo -i`, `sudo -s`, `sudo su -`, `su -`, `su root`, `su` (not `su -c cmd`, `sudo -i cmd`)

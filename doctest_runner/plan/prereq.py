@@ -349,6 +349,11 @@ def detect_prerequisites(parsed: ParsedDoc, lines: list[str],
             for word in title_commands(text, steps):
                 if word not in taken:
                     add(word, (word,), f"its title is \"{text}\"", line, assumed=True)
+    taken = {p for pre in found.values() for p in pre.provides}
+    for word, line, url in linked_tools(lines, steps):  # "The [`nerdctl`](https://github.com/...) tool ..."
+        if word not in taken:
+            add(word, (word,), f"it links {word} to its project page ({url}) and no step installs it", line,
+                assumed=True)
     for known in KNOWN:  # a platform the commands use that no step installs is plainly assumed
         if not known.assumable or known.name in found or _installed_by_guide(known, steps):
             continue
@@ -412,6 +417,26 @@ def title_commands(title: str, steps: list[Step]) -> list[str]:
                or any(_NUMBERED_STEP.match(h) for h in (*use_section, *steps[i].heading)) for i in providers):
             continue
         out.append(word)
+    return out
+
+
+# `[`nerdctl`](https://github.com/containerd/nerdctl)`: a tool named by a link to its own project page
+_TOOL_LINK = re.compile(r"\[`?(?P<word>[a-z][\w.+-]*)`?\]\((?P<url>https?://[^)\s]+)\)")
+
+
+def linked_tools(lines: list[str], steps: list[Step]) -> list[tuple[str, int, str]]:
+    """(command, line, url) for each command the guide runs and names by a link to its project page (the
+    URL's path names it) but never puts in place: the guide sends the reader there to get it."""
+    runs = {m.group(1) for step in steps if step.kind != "file"
+            for ln in step.command.splitlines() for m in _COMMAND_WORD.finditer(ln.strip())}
+    out: list[tuple[str, int, str]] = []
+    for n, text in enumerate(lines, 1):
+        for m in _TOOL_LINK.finditer(text):
+            word, url = m.group("word"), m.group("url")
+            path = [part.lower() for part in url.split("://", 1)[1].split("/")[1:] if part]
+            if word in runs and word in path and all(word != w for w, _, _ in out) \
+                    and not any(_puts_in_place(step, word) for step in steps):
+                out.append((word, n, url))
     return out
 
 
