@@ -236,3 +236,13 @@ def test_a_file_below_the_folder_a_failed_step_should_have_made_is_a_cascade(tmp
         assert steps[line].after_failure == f"{DEMO}:8", line
     assert steps[38].status == "passed"
     assert steps[43].status == "failed" and steps[43].after_failure is None  # /var/lib/demo-data: unrelated
+
+
+def test_a_program_named_like_its_project_but_for_a_hyphen_follows_from_the_failed_clone():
+    clone = Step(id="g.md:5", path="g.md", line=5, end_line=5, heading=(), kind="bare",
+                 command="git clone https://github.com/cri-o/cri-o\ncd cri-o\nsudo make install")
+    failed = StepResult(step=clone, status="failed", failed_line=5)
+    gone = missing("/usr/local/bin/crio --version", "bash: line 1: /usr/local/bin/crio: No such file or directory")
+    assert follows_from(gone, [failed]) == "g.md:5"
+    other = missing("crun --version", "bash: line 1: crun: command not found")
+    assert follows_from(other, [failed]) is None

@@ -25,13 +25,18 @@ from doctest_runner.plan.sitevalues import is_site_value_skip
 _OUTPUT_PATH = re.compile(r"[\w.+-]*/[\w./+-]*[\w+-]")
 
 
+def _fold(names: set[str]) -> set[str]:
+    """Names with `-` and `_` dropped: a project and its program differ by them (`cri-o` builds `crio`)."""
+    return {n.replace("-", "").replace("_", "") for n in names} - {""}
+
+
 def provided_names(step: Step) -> set[str]:
-    """What a step mentions or would create: its command's names, and the paths its documented output shows
-    (`tar -xzvf containerd.tar.gz` printing `bin/ctr` provides `ctr`)."""
+    """What a step mentions or would create (folded): its command's names, and the paths its documented
+    output shows (`tar -xzvf containerd.tar.gz` printing `bin/ctr` provides `ctr`)."""
     names = set(command_names(step.command))
     for path in _OUTPUT_PATH.findall(step.expected_output or ""):
         names |= path_names(path)
-    return names
+    return _fold(names)
 
 
 def result_location(sr: StepResult) -> str:
@@ -47,7 +52,7 @@ def follows_from(gone: Missing, earlier: Sequence[StepResult]) -> str | None:
     """
     if not gone:
         return None
-    wanted = gone.names()
+    wanted = _fold(gone.names())
     if not wanted:
         return None
     for prior in reversed(earlier):
@@ -65,7 +70,7 @@ def after_unjudged_step(gone: Missing, earlier: Sequence[StepResult]) -> StepRes
     The reader would have run that step (it is on their platform), so what it provides is missing through
     the harness, not through the doc: `kind: command not found` after the skipped download of kind. Steps
     skipped as another platform's are not meant for this reader and provide nothing here."""
-    wanted = gone.names() if gone else set()
+    wanted = _fold(gone.names()) if gone else set()
     if not wanted:
         return None
     for prior in earlier:  # the first such step: a later one that mentions it uses it rather than makes it
