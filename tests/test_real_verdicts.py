@@ -312,3 +312,21 @@ def test_a_tool_the_guide_only_links_to_and_files_its_documented_output_lists(tm
     assert steps[19].after_failure == f"{LINKED}:8"
     assert steps[23].category == "prerequisite" and "project page" in steps[23].explanation
     assert steps[27].category == "command-not-found" and steps[27].after_failure is None
+
+
+GO_CLIENT = "tests/data/real_verdicts/go-client.md"
+
+
+def test_shown_source_assumes_its_toolchain_and_a_refused_local_service_follows_a_failed_start(tmp_path):
+    (plan,) = plan_paths([GO_CLIENT]).plans
+    assert [(p.name, p.line, p.assumed) for p in plan.prerequisites] == [("Go", 11, True)]
+    doc = run_guide(plan, {
+        6: (1, "Failed to enable unit: Unit file frobd.service does not exist."),
+        18: (127, "bash: line 1: go: command not found"),
+        19: (1, "sudo: ./main: command not found"),
+        23: (7, "curl: (7) Failed to connect to 127.0.0.1 port 1338 after 79 ms: Couldn't connect to server"),
+    }, tmp_path)
+    steps = {sr.step.line: sr for sr in doc.steps}
+    assert steps[18].category == "prerequisite" and "Go source" in steps[18].explanation
+    assert steps[19].after_failure == f"{GO_CLIENT}:18"  # `go build main.go` would have made ./main
+    assert steps[23].after_failure == f"{GO_CLIENT}:6"  # the service that failed to start refuses

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from doctest_runner.classify.evidence import Missing, command_names, missing, path_names
+from doctest_runner.classify.evidence import LOCAL_SERVICE, Missing, command_names, missing, path_names
 from doctest_runner.model import Condition, ExecResult, Plan, Prerequisite, Prose, Step, category_group
 
 # Verdicts a sentence cannot explain: the command itself is wrong.
@@ -93,7 +93,7 @@ def _conditional(gone: Missing, category: str, step: Step, context: GuideContext
     if cond is None:
         return None
     names = [c.rsplit("/", 1)[-1] for c in gone.commands] + list(gone.paths) + list(gone.units) \
-        + list(gone.daemons) + list(gone.packages)
+        + ["the service it connects to" if d == LOCAL_SERVICE else d for d in gone.daemons] + list(gone.packages)
     if not names:
         return None
     installed: set[str] = set()

@@ -52,7 +52,7 @@ _DAEMON = (
     (re.compile(r"(?P<sock>[\w./-]+?)\.sock\b"), None),
 )
 _LOCAL_REFUSED = re.compile(r"(?:Connection refused|connect: connection refused|Couldn't connect to server)"
-                            r".*" + R.LOCAL_ENDPOINT + r"|" + R.LOCAL_ENDPOINT + r".*(?:connection refused)",
+                            r".*" + R.LOCAL_ENDPOINT + r"|" + R.LOCAL_ENDPOINT + r".*(?:connection refused|couldn't connect to server)",
                             re.IGNORECASE)
 # Clients whose refused local connection means their daemon or cluster is not there.
 CLIENT_DAEMON = {
@@ -74,11 +74,16 @@ PACKAGE_COMMANDS: dict[str, tuple[str, ...]] = {
     "apt-transport-https": (), "ca-certificates": (), "cpu-checker": ("kvm-ok",), "procps": ("ps", "sysctl"),
 }
 _PKG_SUFFIX = re.compile(r"(?:[-.](?:cli|client|clients|tools|utils|bin|ce|io|daemon|server))+$")
+_SOURCE = re.compile(r"\.(?:go|c|cc|cpp|rs|java)$")
 _ARCHIVE = re.compile(r"(?:\.tar)?\.(?:gz|tgz|xz|txz|bz2|tbz2?|zst|zip|deb|rpm|git|sh|tar)$")
 # Changes the package sources: a later "Unable to locate package" can follow from its failure.
 _SOURCES = re.compile(r"sources\.list|add-apt-repository|\bapt(?:-get)? update\b|/etc/apt/keyrings|yum\.repos\.d|"
                       r"config-manager|zypper (?:ar|addrepo)\b|/usr/share/keyrings")
 SOURCES_MARK = "@package-sources"
+# A service on this machine refused a connection: a step that failed to start a service may be why.
+LOCAL_SERVICE = "@local-service"
+_STARTS_SERVICE = re.compile(r"\bsystemctl\s+(?:--\S+\s+)*(?:start|restart|enable\s+--now|enable\s+\S+\s+--now)\b"
+                             r"|\bservice\s+\S+\s+(?:start|restart)\b|\bdocker\s+(?:run|start)\b.*\s-p\s")
 # Names too common to tie two steps together.
 GENERIC = frozenset({
     "", ".", "..", "~", "-", "/", "tmp", "usr", "bin", "sbin", "local", "etc", "home", "opt", "var", "lib", "root",
@@ -207,8 +212,7 @@ def missing(command: str, output: str, failed_line_index: int | None = None) -> 
         else:
             if _LOCAL_REFUSED.search(line):
                 client = _command_word(command, failed_line_index)
-                if client in CLIENT_DAEMON:
-                    daemons.append(CLIENT_DAEMON[client])
+                daemons.append(CLIENT_DAEMON.get(client, LOCAL_SERVICE))
         after = (len(commands), len(paths), len(units), len(variables), len(packages), len(daemons))
         if after != before and not first_line:
             first_line = line.strip()
@@ -267,7 +271,7 @@ def command_names(command: str, *, install_aliases: bool = True) -> list[str]:
         low = tok.lower()
         base = basename(low)
         bare = re.split(r"[@=<>:~]", base, maxsplit=1)[0]  # x@latest, x==1.2
-        out += [low, base, _ARCHIVE.sub("", base), bare]
+        out += [low, base, _ARCHIVE.sub("", base), bare, _SOURCE.sub("", base)]  # `go build main.go` makes `main`
         if re.fullmatch(r"v\d+", bare) and "/" in low:  # a Go module's major version: .../go-md2man/v2@latest
             out.append(basename(low.rsplit("/", 1)[0]))
         if base.endswith(".service"):
@@ -281,4 +285,6 @@ def command_names(command: str, *, install_aliases: bool = True) -> list[str]:
         out.append(m.group(1).lower())
     if install_aliases and _SOURCES.search(text):
         out.append(SOURCES_MARK)
+    if install_aliases and _STARTS_SERVICE.search(text):
+        out.append(LOCAL_SERVICE)
     return [n for n in dict.fromkeys(out) if n not in GENERIC]

@@ -349,6 +349,8 @@ def detect_prerequisites(parsed: ParsedDoc, lines: list[str],
             for word in title_commands(text, steps):
                 if word not in taken:
                     add(word, (word,), f"its title is \"{text}\"", line, assumed=True)
+    for name, provides, line, lang in shown_toolchains(parsed, steps):
+        add(name, provides, f"it shows {lang} source (line {line}) and builds it", line, assumed=True)
     taken = {p for pre in found.values() for p in pre.provides}
     for word, line, url in linked_tools(lines, steps):  # "The [`nerdctl`](https://github.com/...) tool ..."
         if word not in taken:
@@ -417,6 +419,34 @@ def title_commands(title: str, steps: list[Step]) -> list[str]:
                or any(_NUMBERED_STEP.match(h) for h in (*use_section, *steps[i].heading)) for i in providers):
             continue
         out.append(word)
+    return out
+
+
+# A guide that shows source code in a language and runs that language's build tool assumes its toolchain.
+TOOLCHAINS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "go": ("Go", ("go", "gofmt")), "golang": ("Go", ("go", "gofmt")),
+    "rust": ("Rust", ("cargo", "rustc")), "rs": ("Rust", ("cargo", "rustc")),
+    "java": ("Java", ("javac", "java", "mvn", "gradle")), "kotlin": ("Kotlin", ("kotlinc", "gradle")),
+    "c": ("a C compiler", ("gcc", "cc", "clang")), "cpp": ("a C++ compiler", ("g++", "c++", "clang++")),
+    "c++": ("a C++ compiler", ("g++", "c++", "clang++")),
+    "typescript": ("Node.js", ("node", "npm", "npx", "tsc")), "ts": ("Node.js", ("node", "npm", "npx", "tsc")),
+}
+
+
+def shown_toolchains(parsed: ParsedDoc, steps: list[Step]) -> list[tuple[str, tuple[str, ...], int, str]]:
+    """(name, commands, line, language) of each toolchain the guide plainly assumes: it shows code in the
+    language (a fenced block) and a step runs the language's tool, which no step installs first."""
+    out: list[tuple[str, tuple[str, ...], int, str]] = []
+    runs = {m.group(1) for step in steps if step.kind != "file"
+            for ln in step.command.splitlines() for m in _COMMAND_WORD.finditer(ln.strip())}
+    for block in parsed.blocks:
+        known = TOOLCHAINS.get(block.lang)
+        if known is None or any(name == known[0] for name, *_ in out):
+            continue
+        name, provides = known
+        used = runs & set(provides)
+        if used and not any(_puts_in_place(step, tool) for step in steps for tool in used):
+            out.append((name, provides, block.line, block.lang.capitalize() if len(block.lang) > 2 else name))
     return out
 
 
