@@ -52,7 +52,8 @@ _DAEMON = (
     (re.compile(r"(?P<sock>[\w./-]+?)\.sock\b"), None),
 )
 _LOCAL_REFUSED = re.compile(r"(?:Connection refused|connect: connection refused|Couldn't connect to server)"
-                            r".*" + R.LOCAL_ENDPOINT + r"|" + R.LOCAL_ENDPOINT + r".*(?:connection refused|couldn't connect to server)",
+                            r".*" + R.LOCAL_ENDPOINT + r"|" + R.LOCAL_ENDPOINT
+                            + r".*(?:connection refused|couldn't connect to server)",
                             re.IGNORECASE)
 # Clients whose refused local connection means their daemon or cluster is not there.
 CLIENT_DAEMON = {
