@@ -36,3 +36,17 @@ def run_guide(plan: Plan, answers: dict[int, tuple[int, str]], tmp: Path, *, kee
 def one_run(*docs: DocResult) -> RunResult:
     return RunResult(run_id="20261130-030000-test", started_at="2026-11-30T03:00:00+00:00",
                      host=HostInfo("tcg", "test host"), docs=list(docs))
+
+
+# The seeded example guides (docs_under_test/examples): failing line -> (exit status, typical output, category).
+SEEDED = {
+    "debian-version.md": (7, 0, "11\n", None),  # output-mismatch: decided by the output check, not here
+    "install-jq.md": (7, 1, "Do you want to continue? [Y/n] Abort.", "interactive"),
+    "ip-forward.md": (10, 1, "bash: line 2: /etc/sysctl.d/99-containers.conf: Permission denied", "permission"),
+    "kvm-check.md": (8, 2, "bash: -c: line 6: syntax error: unexpected end of file", "syntax"),
+    "missing-package.md": (4, 100, "E: Unable to locate package kata-monitor-tools", "package-not-found"),
+    "missing-tool.md": (8, 127, "bash: line 1: kata-runtme: command not found", "command-not-found"),
+    "monitor-service.md": (6, 1, "Failed to enable unit: Unit file kata-monitor.service does not exist.", "service"),
+    "forwarding-check.md": (7, 1, "", "unknown"),
+    "unpack-release.md": (9, 2, "bash: line 1: VERSION: No such file or directory", "placeholder"),
+}

@@ -21,7 +21,7 @@ from doctest_runner.model import ExecResult, category_group
 from doctest_runner.plan import plan_paths
 from doctest_runner.plan.prereq import setup_condition
 from doctest_runner.plan.sitevalues import fill, site_values
-from fake_session import run_guide
+from fake_session import SEEDED, run_guide
 
 DATA = Path("tests/data/real_verdicts")
 EXTERNAL = Path("../shared/external-docs")
@@ -206,17 +206,6 @@ def test_english_words_and_modifiers_in_a_title_are_not_its_subject():
 # ------------------------------------------------------------------------------ the seeded examples
 
 
-SEEDED = {  # docs_under_test/examples: seeded failure line -> (exit status, typical output, category)
-    "debian-version.md": (7, 0, "11\n", None),  # output-mismatch: decided by the output check, not here
-    "install-jq.md": (7, 1, "Do you want to continue? [Y/n] Abort.", "interactive"),
-    "ip-forward.md": (10, 1, "bash: line 2: /etc/sysctl.d/99-containers.conf: Permission denied", "permission"),
-    "kvm-check.md": (8, 2, "bash: -c: line 6: syntax error: unexpected end of file", "syntax"),
-    "missing-package.md": (4, 100, "E: Unable to locate package kata-monitor-tools", "package-not-found"),
-    "missing-tool.md": (8, 127, "bash: line 1: kata-runtme: command not found", "command-not-found"),
-    "monitor-service.md": (6, 1, "Failed to enable unit: Unit file kata-monitor.service does not exist.", "service"),
-    "forwarding-check.md": (7, 1, "", "unknown"),
-    "unpack-release.md": (9, 2, "bash: line 1: VERSION: No such file or directory", "placeholder"),
-}
 
 
 @pytest.mark.parametrize("name", sorted(SEEDED))
