@@ -91,6 +91,16 @@ def _steps(paths: list[Path], cwd: Path) -> dict[str, list[dict]]:
             for d in json.loads(proc.stdout)}
 
 
+
+def assert_same_as_alone(texts: list[str], got: list[SyntaxCheck]) -> None:
+    """Each verdict from a shared checker equals the one a fresh checker gives that text alone."""
+    for text, verdict in zip(texts, got):
+        single = BashSyntaxChecker()
+        try:
+            assert verdict == single.check(text), text
+        finally:
+            single.close()
+
 def test_marker_heredoc_does_not_shift_a_later_doc(tmp_path):
     (tmp_path / "a_forger.md").write_text(FORGER)
     (tmp_path / "b_victim.md").write_text(VICTIM)
@@ -126,12 +136,7 @@ def test_forged_lines_in_one_batch_leave_the_other_verdicts_alone():
         assert batch.stats["fallback"] == 0
     finally:
         batch.close()
-    for text, verdict in zip(texts, got):
-        single = BashSyntaxChecker()
-        try:
-            assert verdict == single.check(text), text
-        finally:
-            single.close()
+    assert_same_as_alone(texts, got)
     assert got[1] == SyntaxCheck(True, True)
     assert got[5] == SyntaxCheck(True, True)
     assert not got[2].complete and not got[4].complete
@@ -150,9 +155,4 @@ def test_parser_state_left_by_a_syntax_error_does_not_reach_the_next_text():
     assert got[1] == SyntaxCheck(True, True)
     assert got[4] == SyntaxCheck(True, True)
     assert got[3].complete and not got[3].ok  # an error, as `bash -n` says, not "needs more lines"
-    for text, verdict in zip(texts, got):
-        single = BashSyntaxChecker()
-        try:
-            assert verdict == single.check(text), text
-        finally:
-            single.close()
+    assert_same_as_alone(texts, got)
