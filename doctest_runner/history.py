@@ -203,6 +203,8 @@ class History:
                     (run.run_id, run.started_at, _now(), run.host.accel),
                 )
                 seq = cur.lastrowid
+                if seq is None:  # sqlite3 sets it after every INSERT
+                    raise sqlite3.DatabaseError("the history database gave no row id for the new run")
                 for doc in run.docs:
                     self._record_doc(db, seq, doc)
         finally:

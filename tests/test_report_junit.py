@@ -92,3 +92,50 @@ def test_several_steps_on_one_line_keep_unique_names():
                     [DocResult("g.md", "debian-12", "passed", 1.0, [st("g.md:7"), st("g.md:7#2")])])
     names = [c.get("name") for c in ET.fromstring(junit_xml(run)).iter("testcase")]
     assert names == ["g.md:7", "g.md:7#2"]
+
+
+def test_every_case_of_a_run_carries_file_and_line(tmp_path):
+    """The junit.xml that `write_all` writes for the sample run (steps, a failed and a passed check, a skipped
+    step, a guide whose VM did not boot) validates, and every testcase says where it is written."""
+    paths = write_all(sample().make_run(), tmp_path)
+    schema().validate(str(paths["junit"]))
+    cases = ET.parse(paths["junit"]).getroot().findall(".//testcase")
+    assert len(cases) == 10
+    assert all(c.get("file") and int(c.get("line")) >= 1 for c in cases)
+    where = {c.get("name"): (c.get("file"), c.get("line")) for c in cases}
+    assert where["docs/installation.md:44"] == ("docs/installation.md", "44")
+    # a broken multi-line step points at its failing line; a passing one at its first line
+    assert where["docs/installation.md:210"] == ("docs/installation.md", "224")
+    assert where["docs/installation.md:50"] == ("docs/installation.md", "50")
+    assert where["docs/installation.md:290"] == ("docs/installation.md", "290")  # not run
+    assert where["docs/Developer-Guide.md:554"] == ("docs/Developer-Guide.md", "554")  # skipped
+    # a check at its sidecar line; a guide that could not run at the top of the guide
+    assert where["docs/installation.md: check service docker"] == ("docs/installation.doctest.yaml", "7")
+    assert where["docs/installation.md: check file /opt/kata"] == ("docs/installation.doctest.yaml", "4")
+    assert where["docs/install/minikube-installation-guide.md"] == ("docs/install/minikube-installation-guide.md",
+                                                                    "1")
+
+
+def test_xsd_requires_file_and_line_on_a_testcase():
+    s = schema()
+    xml = junit_xml(sample().make_run())
+    root = ET.fromstring(xml)
+    for attr, bad in (("file", None), ("line", None), ("line", "0"), ("line", "x")):
+        broken = ET.fromstring(xml)
+        case = broken.find(".//testcase")
+        if bad is None:
+            del case.attrib[attr]
+        else:
+            case.set(attr, bad)
+        assert not s.is_valid(ET.tostring(broken, encoding="unicode")), (attr, bad)
+    assert s.is_valid(ET.tostring(root, encoding="unicode"))
+
+
+def test_sidecar_setup_steps_point_at_the_sidecar():
+    """A step from a sidecar's `setup:` has the sidecar as its path: its case's file is the sidecar."""
+    step = Step(id="g.doctest.yaml:4", path="g.doctest.yaml", line=4, end_line=4, heading=(), command="true",
+                kind="setup", origin="sidecar")
+    run = RunResult("r1", "t", HostInfo("tcg", "no vmx"),
+                    [DocResult("g.md", "debian-12", "passed", 1.0, [StepResult(step, "passed", exit_code=0)])])
+    case = ET.fromstring(junit_xml(run)).find(".//testcase")
+    assert (case.get("file"), case.get("line"), case.get("classname")) == ("g.doctest.yaml", "4", "g.md")

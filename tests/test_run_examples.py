@@ -114,6 +114,12 @@ def test_junit_validates_and_names_cases_path_line(run_out):
     assert len(failures) == len(SEEDED)
     for path, (line, _failed, cat) in SEEDED.items():
         assert failures[f"{path}:{line}"].startswith(cat)
+    # every case links to its doc line (GitLab's and GitHub's test widgets); a failure to the line that failed
+    cases = list(root.iter("testcase"))
+    assert cases and all(c.get("file") and int(c.get("line")) > 0 for c in cases)
+    where = {c.get("name"): (c.get("file"), int(c.get("line"))) for c in cases if c.find("failure") is not None}
+    for path, (line, failed, _cat) in SEEDED.items():
+        assert where[f"{path}:{line}"] == (path, failed or line)
 
 
 def test_checklist_lists_each_broken_step_once(run_out):
@@ -151,13 +157,13 @@ def test_pytest_plugin_gives_the_same_verdicts(report, tmp_path):
             status = "failed"
         elif case.find("skipped") is not None:
             status = "skipped"
-        plugin[case.get("name")] = status
+        plugin[(case.get("classname"), case.get("name"))] = status  # pytest's id `path::L12`: `path`, `L12`
     expected = {}
     for doc in report["docs"]:
         if doc["path"] in guides:
             for s in doc["steps"]:
                 st = {"not-run": "skipped"}.get(s["status"], s["status"])
-                expected[f"{doc['path']}:{s['line']}"] = st
+                expected[(doc["path"].replace("/", "."), f"L{s['line']}")] = st
     assert plugin == expected
     assert "permission" in proc.stdout and f"{EX}/ip-forward.md:11" in proc.stdout
 

@@ -77,11 +77,13 @@ def test_image_errors_are_one_line(monkeypatch, tmp_path):
 
 
 @pytest.mark.vm
-def test_shell_logs_in_as_the_guide_user_and_removes_the_vm(built_image):
+def test_shell_restores_the_saved_machine_logs_in_as_the_guide_user_and_removes_the_vm(built_image):
     res = subprocess.run([sys.executable, "-m", "doctest_runner", "shell"], cwd=REPO, capture_output=True, text=True,
                          input="id -un; sudo -n true && echo sudo-ok; exit 7\n", timeout=900)
     assert res.returncode == 7, res.stderr
     assert res.stdout.split()[-2:] == ["tester", "sudo-ok"]
+    # the same start as a run's guides: the saved booted machine restored (saved on first use), not a cold boot
+    assert ": restored from " in res.stderr and "cold boot" not in res.stderr, res.stderr
     name = next(w.rstrip(":") for w in res.stderr.split() if w.startswith("doctest-") and w.endswith(":"))
     virsh = subprocess.run(["virsh", "list", "--all", "--name"], capture_output=True, text=True).stdout.split()
     assert name not in virsh

@@ -39,7 +39,7 @@ class PinnedParamikoBackend(ParamikoBackend):
         config = paramiko.SSHConfig.from_path(self.ssh_config).lookup(self.host.name) if self.ssh_config else {}
         known = pinned_known_hosts(config)
         if known is None:
-            return ParamikoBackend.client.func(self)  # type: ignore[attr-defined]
+            return ParamikoBackend.client.func(self)
         client = paramiko.SSHClient()
         client.load_host_keys(known)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())

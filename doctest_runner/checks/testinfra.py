@@ -97,10 +97,11 @@ def evaluate(host, check: Check) -> CheckResult:
     elif kind == "command":
         with host.sudo() if e.get("user") == "root" else contextlib.nullcontext():
             res = host.run(check.target)
-        want = int(e.get("exit", 0))
-        if res.rc != want:
+        expected = e.get("exit", 0)  # the sidecar reader made it an int in 0..255
+        want_rc = expected if isinstance(expected, int) else 0
+        if res.rc != want_rc:
             tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or [""]
-            problems.append(f"exited {res.rc}, not {want}: {tail[0][:200]}")
+            problems.append(f"exited {res.rc}, not {want_rc}: {tail[0][:200]}")
         if "stdout_contains" in e and str(e["stdout_contains"]) not in res.stdout:
             problems.append(f"output does not contain {e['stdout_contains']!r}")
     else:

@@ -220,10 +220,10 @@ def missing(command: str, output: str, failed_line_index: int | None = None) -> 
     # `v${VERSION}` printed as `v`: the variable an earlier step should have set is empty
     cleaned = [ln for ln in clean_lines(output) if ln.strip()]
     for exp in empty_expansions(command):
-        line = next((ln for ln in cleaned if exp.expanded in ln and exp.word not in ln), None)
-        if line is not None:
+        shown = next((ln for ln in cleaned if exp.expanded in ln and exp.word not in ln), None)
+        if shown is not None:
             variables.append(exp.var)
-            first_line = first_line or line.strip()
+            first_line = first_line or shown.strip()
     return Missing(tuple(dict.fromkeys(commands)), tuple(dict.fromkeys(paths)), tuple(dict.fromkeys(units)),
                    tuple(dict.fromkeys(variables)), tuple(dict.fromkeys(packages)), tuple(dict.fromkeys(daemons)),
                    first_line)

@@ -60,8 +60,9 @@ def required_literals(pattern: str) -> tuple[str, ...]:
             best, run = max(best, run, key=len), ""
             if name == "BRANCH":
                 alts = [seq(branch) for branch in av[1]]
-                if all(alts) and options is None:
-                    options = tuple(n for alt in alts for n in alt)
+                found = [alt for alt in alts if alt]
+                if len(found) == len(alts) and options is None:  # every branch has needles
+                    options = tuple(n for alt in found for n in alt)
             elif name == "SUBPATTERN" and options is None:
                 inner = seq(av[-1])
                 if inner:

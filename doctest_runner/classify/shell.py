@@ -154,8 +154,8 @@ def empty_expansions(command: str) -> list[EmptyExpansion]:
         unset = [n for n in names if n not in own and n not in _ALWAYS_SET]
         if not unset:
             continue
-        expanded = _VAR_REF.sub(
-            lambda r, unset=unset: "" if (r.group(1) or r.group(2)) in unset else r.group(0), word
+        expanded = _VAR_REF.sub(  # called at once, so the closure sees this word's `unset`
+            lambda r: "" if (r.group(1) or r.group(2)) in unset else r.group(0), word
         ).replace('"', "")
         if "$" in expanded or len(expanded) < 6:
             continue  # other variables left, or too short to recognise in output

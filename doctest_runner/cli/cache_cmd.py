@@ -6,14 +6,21 @@ import argparse
 import time
 
 from doctest_runner.model import DoctestError
+from doctest_runner.vm import pkgcache
 from doctest_runner.run.checkpoint import DEFAULT_MAX_SIZE, entries, human, layer_sizes, parse_size, prune
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("cache", help="saved machines and checkpoints: show them, or evict the least recently used")
+    p = sub.add_parser(
+        "cache", help="saved machines and checkpoints: show them, or evict the least recently used",
+        description="Show the saved booted machines and step checkpoints in the cache (info), or evict the "
+        "least recently used ones that no running VM needs until the cache fits --max-size (prune).",
+        epilog="exit status: 0 done; 2 usage error (a bad --max-size)\n\n"
+        "example:\n  doctest-runner cache prune --max-size 10G",
+    )
     p.add_argument("action", choices=("info", "prune"))
     p.add_argument("--max-size", default=None, metavar="SIZE",
-                   help="prune down to this size (e.g. 20G, 500M; default 20G); 0 removes everything unused")
+                   help="prune down to this size (e.g. 20G, 500M; default 10G); 0 removes everything unused")
     return p
 
 
@@ -25,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "prune":
         n, freed = prune(limit, log=print)
         print(f"removed {n} saved machine(s), freed {human(freed)}")
+        pkg_freed = pkgcache.prune(0 if limit == 0 else pkgcache.MAX_SIZE)
+        print(f"package cache: freed {human(pkg_freed)}")
     ents = entries()
     layers = layer_sizes()
     for e in sorted(ents, key=lambda e: e.last_used, reverse=True):
@@ -33,4 +42,6 @@ def run(args: argparse.Namespace) -> int:
     total = sum(e.size for e in ents) + sum(layers.values())
     print(f"{len(ents)} saved machine(s), {len(layers)} disk layer(s), {human(total)} in all "
           f"(limit {human(limit)})")
+    print(f"package cache: {human(pkgcache.disk_size())} of downloaded packages in {pkgcache.root()} "
+          f"(limit {human(pkgcache.MAX_SIZE)}; {'running' if pkgcache.status().running else 'not running'})")
     return 0

@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from doctest_runner.cli import missing_vm_modules, vm_extra_hint
 from doctest_runner.image.cache import cache_root
 from doctest_runner.model import DoctestError
 from doctest_runner.vm.accel import NESTED_PARAMS, choose_accel, cpu_virt_flag
@@ -145,9 +146,11 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
         finally:
             conn.close()
     except ImportError:
-        add("libvirt", "fail", "python module libvirt missing (pip install libvirt-python)")
+        add("libvirt", "fail", "python module libvirt missing: " + vm_extra_hint("run", missing_vm_modules("run")))
     except DoctestError as exc:
         add("libvirt", "fail", exc.message)
+    if missing_vm_modules("run") == ["testinfra"]:  # else libvirt's line above already names the extra
+        add("testinfra", "fail", "python module testinfra missing: " + vm_extra_hint("run", ["testinfra"]))
     qemu = shutil.which("qemu-system-x86_64")
     if qemu:
         rc, out = _run([qemu, "--version"])
@@ -171,6 +174,18 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     st = os.statvfs(probe)
     free_gb = st.f_bavail * st.f_frsize / 2**30
     add("disk", "ok" if free_gb >= MIN_DISK_GB else "fail", f"{free_gb:.1f} GiB free for {root}")
+    from doctest_runner.run.checkpoint import DEFAULT_MAX_SIZE, human, total_size
+
+    used = total_size()  # the cache may grow to its limit: the disk must have room for the rest of it
+    if free_gb * 2**30 + used < DEFAULT_MAX_SIZE:
+        add("cache limit", "warn", f"the machine cache may grow to {human(DEFAULT_MAX_SIZE)} (now {human(used)}) but "
+            f"only {free_gb:.1f} GiB are free: pass a smaller `run --cache-max` or free disk")
+    else:
+        add("cache limit", "ok", f"{human(used)} used of {human(DEFAULT_MAX_SIZE)} (`run --cache-max` changes it)")
+    from doctest_runner.vm import pkgcache
+
+    apt_cache = pkgcache.status()  # an optimisation: missing or stopped is a warning, never a reason a run cannot go
+    add("package cache", "ok" if apt_cache.running else "warn", apt_cache.describe())
     stale = stale_vms()
     add("stale VMs", "warn" if stale else "ok",
         f"{len(stale)} left by dead harness processes: {', '.join(stale)} (--fix removes them)" if stale else "none")
@@ -199,7 +214,9 @@ def stale_vms() -> list[str]:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("doctor", help="check that this host can run guides in VMs",
                               description="Check /dev/kvm, CPU flags, nested virtualization, libvirt, qemu and "
-                                          "image tools, memory and disk; say which acceleration a run would use.")
+                                          "image tools, memory and disk; say which acceleration a run would use.",
+                              epilog="exit status: 0 every check is ok or a warning; 1 a check failed; 2 usage "
+                              "error\n\nexample:\n  doctest-runner doctor --fix")
     p.add_argument("--fix", action="store_true",
                    help="start virtlogd and libvirtd if they are not running (root); give /dev/kvm the udev "
                    "default (root:kvm 0660) when no udev manages it; remove stale VMs")
@@ -275,6 +292,10 @@ def run(args: argparse.Namespace) -> int:
         for name in DAEMONS:  # virtlogd first: libvirtd hands it the console logs
             if not daemon_running(name)[0]:
                 fixed.append(start_daemon(name))
+        from doctest_runner.vm import pkgcache
+
+        if not pkgcache.status().running and pkgcache.start(log=lambda _m: None).running:
+            fixed.append(f"started the guests' package cache (apt-cacher-ng on 127.0.0.1:{pkgcache.PORT})")
         if stale_vms() or kept:
             from doctest_runner.vm import reap_stale
 

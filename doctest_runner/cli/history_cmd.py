@@ -25,6 +25,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Read the run history written by `doctest-runner run --history PATH`: per guide when it "
         "last passed, since when each broken step is broken, steps newly broken or fixed since the previous "
         "run, and guides broken for N runs in a row (candidates for a deprecation warning).",
+        epilog="exit status: 0 summary printed; 2 usage error or an unreadable history\n\n"
+        "example:\n  doctest-runner history --history history.db --streak 5",
     )
     p.add_argument("--history", required=True, metavar="PATH", help="the SQLite history database")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

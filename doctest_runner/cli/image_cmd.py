@@ -12,16 +12,21 @@ from doctest_runner.image import build_image, list_images, prune_images
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("image", help="build, list and prune VM base images",
-                              description="Build, list and prune the cached VM base images (recipes in vm_images/).")
+                              description="Build, list and prune the cached VM base images (recipes in vm_images/).",
+                              epilog="exit status: 0 done; 2 usage error, unknown recipe or a failed build\n\n"
+                              "example:\n  doctest-runner image build debian-12")
     sub = p.add_subparsers(dest="image_command", metavar="ACTION")
     sub.required = True
-    b = sub.add_parser("build", help="build an image (a cache hit if its recipe is unchanged)")
+    b = sub.add_parser("build", help="build an image (a cache hit if its recipe is unchanged)",
+                       description="Build a recipe's base image into the cache; a cache hit if its recipe is "
+                       "unchanged.")
     b.add_argument("recipe", nargs="?", default="debian-12", help="recipe name or path (default: debian-12)")
     b.add_argument("--force", action="store_true", help="rebuild even if the cache has it")
     b.add_argument("--from", dest="source", metavar="FILE", help="cloud-image recipes: the qcow2/raw file to import")
-    ls = sub.add_parser("list", help="list built images")
+    ls = sub.add_parser("list", help="list built images", description="List the built images in the cache.")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
-    pr = sub.add_parser("prune", help="remove images that no current recipe builds")
+    pr = sub.add_parser("prune", help="remove images that no current recipe builds",
+                        description="Remove cached images that no current recipe builds (with --all: every one).")
     pr.add_argument("--all", action="store_true", help="remove every built image and rootfs tarball")
     return p
 

@@ -1,18 +1,22 @@
 """`doctest-runner lint`: the doc bugs that can be found without booting anything.
 
 Exit status: 1 when an error-level finding exists (or a path could not be planned), 0 otherwise,
-2 for usage errors (no doc found in the arguments, bad option).
+2 for usage errors (no doc found in the arguments, bad option). The same in every `--format`: a CI job
+that uploads SARIF or prints GitHub annotations still fails on an error-level finding.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 
 from doctest_runner.lint import RULES, LintReport, lint_paths
 from doctest_runner.lint.engine import DOC_BUDGET_S
+from doctest_runner.lint.formats import FORMATS, render, summary
 from doctest_runner.model import Finding
+
+__all__ = ["add_parser", "run", "summary"]
 
 _LEVELS = {"error": 0, "warning": 1, "info": 2}
 
@@ -23,9 +27,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "lint",
         help="review docs statically: syntax, shellcheck, placeholders, sudo redirects, prompts...",
         description=f"Review the shell steps of docs without running them. Rules: {rules}.",
+        epilog="exit status: 0 no error-level finding; 1 an error-level finding, or a doc could not be "
+        "planned; 2 usage error or nothing to lint\n\n"
+        "example:\n  doctest-runner lint docs_under_test/examples --severity warning",
     )
     parser.add_argument("paths", nargs="+", metavar="DOC|DIR", help="Markdown docs or directories of docs")
-    parser.add_argument("--json", action="store_true", help="print findings as JSON")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: one line per finding (default); json: for scripts; github: workflow annotations "
+        "(::error file=...,line=...::) shown on the pull request; sarif: SARIF 2.1.0 for code scanning",
+    )
+    out.add_argument("--json", action="store_true", help="the same as --format json")
     parser.add_argument("--source", metavar="DIR", help="where the docs' sidecars / doc set live")
     parser.add_argument(
         "--time-budget",
@@ -49,41 +64,6 @@ def _shown(report: LintReport, severity: str) -> list[Finding]:
     return [f for f in report.findings if _LEVELS.get(f.severity, 2) <= limit]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def summary(findings: list[Finding], docs: int) -> str:
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = sum(f.severity == "warning" for f in findings)
-    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(docs, 'doc')}"
-
-
-def to_json(report: LintReport, findings: list[Finding]) -> dict:
-    return {
-        "findings": [
-            {
-                "path": f.path,
-                "line": f.line,
-                "rule": f.rule,
-                "severity": f.severity,
-                "message": f.message,
-                "hint": f.hint,
-                "step_id": f.step_id,
-            }
-            for f in findings
-        ],
-        "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in report.errors],
-        "summary": {
-            "errors": sum(f.severity == "error" for f in findings),
-            "warnings": sum(f.severity == "warning" for f in findings),
-            "infos": sum(f.severity == "info" for f in findings),
-            "docs": len(report.docs),
-            "unplanned": len(report.errors),
-        },
-    }
-
-
 def run(args: argparse.Namespace) -> int:
     if args.time_budget < 0:
         print("doctest-runner: error: --time-budget must be 0 (no limit) or more seconds", file=sys.stderr)
@@ -95,12 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print("doctest-runner: error: nothing to lint (no Markdown docs in the given paths)", file=sys.stderr)
         return 2
     findings = _shown(report, args.severity)
-    if args.json:
-        json.dump(to_json(report, findings), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        for f in findings:
-            print(f)
-        print(summary(findings, len(report.docs)))
+    fmt = "json" if args.json else args.format
+    sys.stdout.write(render(fmt, findings, report.errors, len(report.docs), root=Path.cwd()))
     failed = report.count("error") > 0 or bool(report.errors)
     return 1 if failed else 0

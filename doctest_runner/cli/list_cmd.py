@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import TextIO
 
 from doctest_runner.model import Plan, Prerequisite, Step
-from doctest_runner.plan import plan_paths
+from doctest_runner.plan import plan_matrix
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,12 +23,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="list the steps of guides in the order they would run",
         description="List every step of the given guides (files, folders or doc sets) in run order, "
                     "with file:line, heading path, status and command. Nothing is executed.",
+        epilog="exit status: 0 every doc listed; 1 a doc or sidecar could not be read (the others are "
+        "listed); 2 usage error or no doc found\n\n"
+        "example:\n  doctest-runner list docs_under_test/examples/hello-service.md",
     )
     parser.add_argument("paths", nargs="+", metavar="DOC|DIR", help="Markdown guide, folder or doc-set folder")
     parser.add_argument("--json", action="store_true", help="print the steps as JSON (a list of docs)")
     parser.add_argument("--source", metavar="DIR",
                         help="read doc sets' docs from this local checkout instead of their source:")
-    parser.add_argument("--image", metavar="NAME", help="plan for this image (overrides sidecars and doc sets)")
+    parser.add_argument("--image", dest="images", action="append", default=[], metavar="NAME",
+                        help="plan for this image (overrides sidecars and doc sets); repeat it to list the "
+                        "steps for each image")
+    parser.add_argument("--changed", metavar="REF",
+                        help="only the guides whose Markdown, sidecar, fixtures, check modules, doc-set manifest or "
+                        "image recipe differ between the git commit REF and the work tree (untracked files "
+                        "included); exit 0 with a message when none does")
     return parser
 
 
@@ -40,7 +49,7 @@ def plan_steps(plan: Plan) -> list[Step]:
 def step_line(step: Step) -> str:
     """`file:line  [A > B]  status  command` (first line of a multi-line command, then ` …`)."""
     status = step.status if step.status == "run" else f"skip ({step.reason})" if step.reason else "skip"
-    marks = []
+    marks: list[str] = []
     if step.kind in ("setup", "cleanup"):
         marks.append(step.kind)
     if step.origin == "sidecar":
@@ -117,18 +126,30 @@ def print_text(plans: list[Plan], out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = plan_paths(args.paths, source=args.source, image=args.image)
+    result = plan_matrix(args.paths, source=args.source, images=args.images)
+    planned = len(result.plans)
+    why: list[str] = []
+    if getattr(args, "changed", None):
+        from doctest_runner.plan.changed import changed_planset
+
+        result, why = changed_planset(result, args.changed, list(args.paths))
     if args.json:
         json.dump([plan_json(plan) for plan in result.plans], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         print_text(result.plans, sys.stdout)
     sys.stdout.flush()
-    for note in result.notes:
+    for note in [*result.notes, *why]:
         print(f"doctest-runner: note: {note}", file=sys.stderr)
     errors = result.all_errors
     for error in errors:
-        print(str(error), file=sys.stderr)
+        print(str(error), file=sys.stderr)  # path:line: message, as compilers print (editors link it)
+    if planned and not result.plans:  # --changed selected none of the planned guides
+        if not errors:
+            from doctest_runner.plan.changed import nothing_message
+
+            print(nothing_message(args.changed, list(args.paths), planned), file=sys.stderr)
+        return 1 if errors else 0
     if not result.plans:
         if not errors:
             print("doctest-runner: error: no docs found in " + " ".join(args.paths), file=sys.stderr)

@@ -15,7 +15,14 @@ from doctest_runner.model import DoctestError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("merge", help="combine the reports of sharded runs (run --shard I/N) into one")
+    p = sub.add_parser(
+        "merge", help="combine the reports of sharded runs (run --shard I/N) into one",
+        description="Read the report.json of each `run --shard I/N` output folder and write one report set "
+        "(report.json, junit.xml, report.html, checklist.md) as if one run had run every guide.",
+        epilog="exit status: 0 every step passed or was skipped; 1 a step or check failed (with --fail-on doc, "
+        "only doc bugs count); 2 usage or input error (a shard missing or unfinished)\n\n"
+        "example:\n  doctest-runner merge out-1 out-2 out-3 --out doctest-out",
+    )
     p.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR",
                    help="a shard run's --out folder (or its report.json)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the merged reports")

@@ -18,7 +18,9 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
     """Doc arguments and step selection, shared with `walk`."""
     p.add_argument("paths", nargs="+", metavar="DOC|DIR", help="guides, folders of guides, or doc sets")
     p.add_argument("--source", metavar="DIR", help="local checkout that replaces a doc set's source")
-    p.add_argument("--image", metavar="NAME", help="run every guide on this image instead of its own")
+    p.add_argument("--image", dest="images", action="append", default=[], metavar="NAME",
+                   help="run every guide on this image instead of its own; give it more than once to run every "
+                   "guide on each image (a matrix: every report has a result per guide and image)")
     p.add_argument("-k", dest="keyword", metavar="EXPR",
                    help="select steps like pytest -k (path, heading, name, command)")
     p.add_argument("--heading", help="select the steps under headings containing this text")
@@ -26,9 +28,20 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("run", help="run guides in fresh VMs and report which step breaks and why")
+    p = sub.add_parser(
+        "run", help="run guides in fresh VMs and report which step breaks and why",
+        description="Run each guide's steps in order in its own fresh VM (guides in parallel), check the "
+        "finished machine, and write report.json, junit.xml, report.html and checklist.md to --out.",
+        epilog="exit status: 0 every selected step passed or was skipped; 1 a step or check failed (with "
+        "--fail-on doc, only doc bugs count); 2 usage or input error, or a guide's VM failed; 130 interrupted\n\n"
+        "example:\n  doctest-runner run docs_under_test/examples --jobs 2 --history history.db",
+    )
     add_selection_args(p)
     p.add_argument("--out", type=Path, default=Path("doctest-out"), metavar="DIR", help="report directory")
+    p.add_argument("--changed", metavar="REF",
+                   help="run only the guides whose Markdown, sidecar, fixtures, check modules, doc-set manifest or "
+                   "image recipe differ between the git commit REF and the work tree (untracked files included); "
+                   "exit 0 with a message when none does")
     p.add_argument("--jobs", "-j", type=int, default=0, help="guides at once (default: from cores and memory)")
     p.add_argument("--keep-going", action="store_true", help="run the remaining steps after a failure")
     p.add_argument("--output", choices=("off", "warn", "check"), default="warn",
@@ -56,15 +69,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "changes, or never; --resume starts from them")
     p.add_argument("--resume", action="store_true",
                    help="start each guide from its last checkpoint whose steps above are unchanged")
+    p.add_argument("--no-package-cache", action="store_true",
+                   help="guests download Debian packages straight from the origin, not through the host's "
+                   "package cache (apt-cacher-ng on 127.0.0.1, started when installed; `doctor` shows it)")
     p.add_argument("--no-shared-prefix", action="store_true",
                    help="do not run the first steps that guides share only once")
-    p.add_argument("--cache-max", metavar="SIZE", help="size limit of saved machines and checkpoints (default 20G)")
+    p.add_argument("--cache-max", metavar="SIZE", help="size limit of saved machines and checkpoints (default 10G)")
     p.add_argument("--trust-check-modules", action="store_true",
                    help="run sidecars' check_modules: runs code from the docs repo on this host (without it they "
                    "are reported as not run)")
     p.add_argument("--recipes", action="append", default=[], metavar="DIR",
                    help="also look image names up in this recipe folder, before vm_images/ (repeatable); "
                    "docs name images, never recipe files")
+    p.add_argument("--annotations", choices=("github",), metavar="github",
+                   help="after the run, print a GitHub workflow annotation (::error file=...,line=...::) per broken "
+                   "step and append a Markdown summary to $GITHUB_STEP_SUMMARY when it is set")
     return p
 
 
@@ -75,8 +94,9 @@ def apply_recipes(args: argparse.Namespace) -> None:
 
     from doctest_runner.plan.trust import image_name_problem
 
-    if args.image and image_name_problem(args.image):
-        raise DoctestError(f"--image: {image_name_problem(args.image)}")
+    for image in args.images:
+        if image_name_problem(image):
+            raise DoctestError(f"--image: {image_name_problem(image)}")
     for folder in args.recipes:
         if not Path(folder).is_dir():
             raise DoctestError("--recipes must be an existing folder", folder)
@@ -88,18 +108,27 @@ def apply_recipes(args: argparse.Namespace) -> None:
 
 def load_plans(args: argparse.Namespace):
     """Plans for the arguments, with every file's error printed (one line each) and kept going."""
-    from doctest_runner.plan import plan_paths
+    from doctest_runner.plan import plan_matrix
 
-    planset = plan_paths(list(args.paths), source=args.source, image=args.image)
-    for note in planset.notes:
-        print(f"note: {note}", file=sys.stderr)
+    planset = plan_matrix(list(args.paths), source=args.source, images=list(args.images))
+    planned, why = len(planset.plans), list[str]()
+    if getattr(args, "changed", None):  # `run --changed REF` (walk has no such option)
+        from doctest_runner.plan.changed import changed_planset
+
+        planset, why = changed_planset(planset, args.changed, list(args.paths))
+    for note in [*planset.notes, *why]:
+        print(f"doctest-runner: note: {note}", file=sys.stderr)
     for err in planset.errors:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"doctest-runner: error: {err}", file=sys.stderr)
     for plan in planset.plans:  # non-fatal: the doc is still run
         for err in plan.errors:
-            print(f"warning: {err}", file=sys.stderr)
+            print(f"doctest-runner: warning: {err}", file=sys.stderr)
     sel = Selection(keyword=args.keyword, heading=args.heading, name=args.name)
     plans = apply_selection(planset.plans, sel)
+    if planned and not planset.plans and not planset.errors:
+        from doctest_runner.plan.changed import NothingChanged, nothing_message
+
+        raise NothingChanged(nothing_message(args.changed, list(args.paths), planned))
     if not plans:
         raise DoctestError("no guide selected" + ("" if planset.plans else ": no steps found in the given paths"))
     return plans, planset
@@ -127,7 +156,19 @@ def run(args: argparse.Namespace) -> int:
         for uri in args.hosts:  # a malformed URI fails before anything is planned or built
             parse_host(uri)
     apply_recipes(args)
-    plans, planset = load_plans(args)
+    from doctest_runner.plan.changed import NothingChanged
+
+    try:
+        plans, planset = load_plans(args)
+    except NothingChanged as nothing:  # --changed REF touched no guide: nothing to run, and that is a pass
+        print(nothing, file=sys.stderr)
+        if getattr(args, "annotations", None):  # the job summary says so too, instead of staying empty
+            from doctest_runner.report.annotations import emit
+
+            problem = emit(args.annotations, None, out=sys.stdout, nothing=str(nothing))
+            if problem:
+                print(f"doctest-runner: warning: {problem}", file=sys.stderr)
+        return 0
     plans = apply_shard(plans, args.shard, history=args.history, out_dir=args.out,
                         log=lambda msg: print(msg, file=sys.stderr))
     host = check_host_ready()
@@ -140,12 +181,13 @@ def run(args: argparse.Namespace) -> int:
             default_timeout=args.timeout,
             boot_timeout=args.boot_timeout,
             accel=args.accel,
-            image=args.image,
+            image=None,  # each plan carries its image (--image is already folded into the plans)
             keep_on_failure=args.keep_on_failure,
             fast=not args.cold_boot,
             checkpoint=args.checkpoint,
             resume=args.resume,
             trust_check_modules=args.trust_check_modules,
+            package_cache=not args.no_package_cache,  # the runner starts it, or says why not
         ),
         jobs=args.jobs,
         out_dir=args.out,
@@ -164,7 +206,20 @@ def run(args: argparse.Namespace) -> int:
     from doctest_runner.report.terminal import summary_text
 
     print(summary_text(result, wall_s=time.monotonic() - t0))
+    if options.guide.fast and options.local:  # what the saved machines and checkpoints now take on disk
+        from doctest_runner.run.checkpoint import usage_text
+
+        try:
+            print(usage_text(options.cache_max))
+        except OSError as exc:
+            print(f"cache: size unknown ({exc})")
     print(f"reports: {args.out}/report.html, report.json, junit.xml, checklist.md")
+    if getattr(args, "annotations", None):  # after the reports: annotations never hold up report.json
+        from doctest_runner.report.annotations import emit
+
+        problem = emit(args.annotations, result, out=sys.stdout, plan_errors=list(planset.errors))
+        if problem:
+            print(f"doctest-runner: warning: {problem}", file=sys.stderr)
     status = exit_status(result, args.fail_on)
     if planset.errors:  # a doc or sidecar that could not be read: the run is incomplete
         status = 2

@@ -13,19 +13,22 @@ import sys
 
 from doctest_runner.image import build_image
 from doctest_runner.model import DoctestError
-from doctest_runner.vm import boot
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("shell", help="boot a fresh VM and open a shell in it",
                               description="Boot a fresh VM from an image and open an interactive shell as the "
-                                          "guide's user; the VM is removed when the shell exits.")
+                                          "guide's user; the VM is removed when the shell exits.",
+                              epilog="exit status: the shell's own; 2 usage error or the VM failed to boot\n\n"
+                              "example:\n  doctest-runner shell debian-12 --user root")
     p.add_argument("image", nargs="?", default="debian-12", help="image recipe name or path (default: debian-12)")
     p.add_argument("--user", help="log in as this user instead (e.g. root)")
     p.add_argument("--accel", choices=("kvm", "tcg"), help="override the automatic choice")
     p.add_argument("--memory", type=int, default=2048, metavar="MiB", help="guest memory (default 2048)")
     p.add_argument("--vcpus", type=int, default=2, help="guest CPUs (default 2)")
     p.add_argument("--keep", action="store_true", help="leave the VM running after the shell exits")
+    p.add_argument("--cold-boot", action="store_true",
+                   help="boot cold instead of restoring the saved booted machine (the one `run` starts guides from)")
     return p
 
 
@@ -43,6 +46,13 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     image = build_image(args.image, log=log)
-    with boot(image, accel=args.accel, memory_mb=args.memory, vcpus=args.vcpus, keep=args.keep, log=log) as m:
-        log(f"{m.name}: logging in as {args.user or m.user} (exit the shell to remove the VM)")
+    from doctest_runner.vm.machine import new_run_id
+    from doctest_runner.vm.snapshot import fresh_machine
+
+    # the same start as a run's guide: a restore of the saved booted machine (saved once, on first use), and a
+    # cold boot, said in the log, when there is none or it cannot be restored
+    with fresh_machine(image, run_id=new_run_id(), accel=args.accel, memory_mb=args.memory, vcpus=args.vcpus,
+                       keep=args.keep, fast=not args.cold_boot, log=log) as m:
+        how = f"restored from {m.restored_from.path.name}" if m.restored_from is not None else "cold-booted"
+        log(f"{m.name}: {how}; logging in as {args.user or m.user} (exit the shell to remove the VM)")
         return subprocess.run(ssh_argv(str(m.key_path), m.ssh_port, args.user or m.user)).returncode

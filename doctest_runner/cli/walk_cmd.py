@@ -22,11 +22,22 @@ HELP = "[r]un  [s]kip  [e]dit  [o]pen shell  [q]uit"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("walk", help="step through one guide interactively in a fresh VM")
+    p = sub.add_parser(
+        "walk", help="step through one guide interactively in a fresh VM",
+        description="Boot a fresh VM for one guide and go through its steps one at a time: run, skip, retry, "
+        "edit the command, open a shell in the VM, or quit.",
+        epilog="exit status: 0 the walk ended; 2 usage or input error (not exactly one guide), or the VM "
+        "failed; 130 interrupted\n\nexample:\n  doctest-runner walk docs_under_test/examples/hello-service.md",
+    )
     add_selection_args(p)
     p.add_argument("--out", type=Path, default=Path("doctest-out/walk"), metavar="DIR", help="artifacts directory")
     p.add_argument("--timeout", type=float, default=900.0, help="per-step timeout in seconds")
     p.add_argument("--accel", choices=("kvm", "tcg"), help="override the automatic choice of acceleration")
+    p.add_argument("--from-checkpoint", action="store_true",
+                   help="start from the guide's last good checkpoint (of an earlier `run`) whose steps above are "
+                   "unchanged, at the first step after it")
+    p.add_argument("--cold-boot", action="store_true",
+                   help="boot the VM cold instead of restoring the saved booted machine")
     return p
 
 
@@ -77,6 +88,9 @@ def _edit(step: Step) -> Step | None:
 
 def _open_shell(guide: GuideRun) -> None:
     m = guide.machine
+    if m is None:  # the VM is gone (its boot failed or it was removed)
+        print("  no VM to open a shell in")
+        return
     cmd = [
         "ssh", "-i", str(m.key_path), "-p", str(m.ssh_port), "-o", "StrictHostKeyChecking=no",
         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"{m.user}@{m.ssh_host}",
@@ -86,22 +100,31 @@ def _open_shell(guide: GuideRun) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if len(args.images) > 1:
+        raise DoctestError("walk takes one --image (it steps through one guide on one machine)")
     plans, _ = load_plans(args)
     if len(plans) != 1:
         raise DoctestError(f"walk takes one guide; the arguments select {len(plans)}")
     plan = plans[0]
     host = check_host_ready()
     print(f"acceleration: {host.accel} ({host.why})")
-    options = GuideOptions(keep_going=True, default_timeout=args.timeout, accel=args.accel, image=args.image)
+    options = GuideOptions(keep_going=True, default_timeout=args.timeout, accel=args.accel, fast=not args.cold_boot,
+                           resume=args.from_checkpoint, checkpoint="off")
     from doctest_runner.image import build_image
 
-    build_image(args.image or plan.image)
+    build_image(plan.image)  # --image is already folded into the plan
     guide = GuideRun(plan=plan, options=options, artifacts_dir=args.out / slug(plan.path), run_id=new_run_id())
-    print(f"booting a fresh VM for {plan.path} ...")
+    print(f"starting a fresh VM for {plan.path} (restored from the saved booted machine unless --cold-boot) ...")
     guide.start()
     try:
         steps = [*plan.setup, *plan.steps]
-        i = 0
+        i = guide.resumed  # --from-checkpoint: the steps above came with the checkpoint
+        if args.from_checkpoint and i:
+            print(f"walk: {i} step(s) restored from a checkpoint; going on at {steps[min(i, len(steps) - 1)].path}:"
+                  f"{steps[min(i, len(steps) - 1)].line}")
+        elif args.from_checkpoint:
+            print("walk: no checkpoint matches this guide's steps (run it with `doctest-runner run` first); "
+                  "from the first step")
         while i < len(steps):
             step = steps[i]
             _show(step, i + 1, len(steps))

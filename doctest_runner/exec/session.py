@@ -37,7 +37,7 @@ import paramiko
 
 from doctest_runner.exec.output import OnOutput, OutputCollector, interactive_evidence, write_transcript
 from doctest_runner.exec.script import build_script, file_step_command, is_reboot_command
-from doctest_runner.exec.ssh import OrderedTransport, connect_retry, load_key
+from doctest_runner.exec.ssh import OrderedTransport, connect_retry, load_key, set_hook
 from doctest_runner.exec.state import ShellState, parse_state
 from doctest_runner.model import DoctestError, ExecResult, Step
 
@@ -236,7 +236,7 @@ class GuestSession:
         try:
             chan = self._transport().open_session(timeout=30)
             chan.settimeout(10)
-            chan.doctest_hook = lambda ev, stream, n: q.put((key, time.monotonic(), ev, stream, n))
+            set_hook(chan, lambda ev, stream, n: q.put((key, time.monotonic(), ev, stream, n)))
             if pty:
                 chan.get_pty(term="xterm", width=200, height=50)
             chan.exec_command(command)
@@ -278,7 +278,7 @@ class GuestSession:
             col.finish(time.monotonic())
             return ch.status, col.output
         finally:
-            ch.chan.doctest_hook = None
+            set_hook(ch.chan, None)
             ch.chan.close()
 
     def capture(self, cmd: str, *, root: bool = True, timeout: float = 120) -> str:
@@ -377,9 +377,9 @@ class GuestSession:
                     self._event(ch, t, ev)
         finally:
             if watcher is not None:
-                watcher.chan.doctest_hook = None
+                set_hook(watcher.chan, None)
                 watcher.chan.close()
-            step.chan.doctest_hook = None
+            set_hook(step.chan, None)
             if not (step.done or lingering or timed_out) and self._t is not None and self._t.is_active():
                 with contextlib.suppress(Exception):  # interrupted (Ctrl-C, on_output raised): leave nothing behind
                     self._kill(n)

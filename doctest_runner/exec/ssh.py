@@ -35,6 +35,11 @@ def _hook(chan: Channel) -> Hook | None:
     return getattr(chan, "doctest_hook", None)
 
 
+def set_hook(chan: Channel, hook: Hook | None) -> None:
+    """Tell `hook` of this channel's traffic from now on (None: stop). The attribute is ours, not paramiko's."""
+    setattr(chan, "doctest_hook", hook)
+
+
 def _on_data(chan: Channel, m: paramiko.Message) -> None:
     s = m.get_binary()
     chan.in_buffer.feed(s)
@@ -59,7 +64,16 @@ def _on_extended(chan: Channel, m: paramiko.Message) -> None:
         hook("data", stream, len(s))
 
 
-def _after(handler: Callable[[Channel, paramiko.Message], None], event: str):
+Handler = Callable[[Channel, paramiko.Message], None]
+
+
+def _private(owner: type, name: str) -> Handler:
+    """One of paramiko's message handlers: private, so not in its type stubs, and the same since paramiko 2."""
+    handler: Handler = getattr(owner, name)
+    return handler
+
+
+def _after(handler: Handler, event: str) -> Handler:
     def wrapped(chan: Channel, m: paramiko.Message) -> None:
         handler(chan, m)
         hook = _hook(chan)
@@ -72,13 +86,13 @@ def _after(handler: Callable[[Channel, paramiko.Message], None], event: str):
 class OrderedTransport(paramiko.Transport):
     """`paramiko.Transport` whose channels may carry a `doctest_hook` told of traffic in arrival order."""
 
-    _channel_handler_table: ClassVar[dict[int, Callable[[Channel, paramiko.Message], None]]] = {
-        **paramiko.Transport._channel_handler_table,
+    _channel_handler_table: ClassVar[dict[int, Handler]] = {
+        **getattr(paramiko.Transport, "_channel_handler_table"),
         MSG_CHANNEL_DATA: _on_data,
         MSG_CHANNEL_EXTENDED_DATA: _on_extended,
-        MSG_CHANNEL_REQUEST: _after(Channel._handle_request, "request"),
-        MSG_CHANNEL_EOF: _after(Channel._handle_eof, "eof"),
-        MSG_CHANNEL_CLOSE: _after(Channel._handle_close, "close"),
+        MSG_CHANNEL_REQUEST: _after(_private(Channel, "_handle_request"), "request"),
+        MSG_CHANNEL_EOF: _after(_private(Channel, "_handle_eof"), "eof"),
+        MSG_CHANNEL_CLOSE: _after(_private(Channel, "_handle_close"), "close"),
     }
 
 

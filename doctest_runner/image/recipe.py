@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import re
+import site
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,10 +70,19 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], Any]] = {
 PLATFORM_KEYS = ("os", "family", "package_manager", "arch")
 
 
+# where a wheel install puts vm_images/*.yaml (pyproject's data-files), in a venv or system-wide, or with
+# `pip install --user`: the recipes ship with the tool
+INSTALLED_RECIPES = tuple(Path(base) / "share" / "doctest-runner" / "vm_images"
+                          for base in (sys.prefix, site.getuserbase()))
+
+
 def default_recipe_dirs() -> list[Path]:
-    """Where recipes are looked up by name: $DOCTEST_RUNNER_RECIPES (colon list), then the repo's vm_images/."""
+    """Where recipes are looked up by name: $DOCTEST_RUNNER_RECIPES (colon list), then the checkout's
+    vm_images/, or the installed copy when the package does not run from a checkout."""
     dirs = [Path(p) for p in os.environ.get("DOCTEST_RUNNER_RECIPES", "").split(":") if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "vm_images")
+    checkout = Path(__file__).resolve().parents[2] / "vm_images"
+    dirs.append(checkout if checkout.is_dir() else next((d for d in INSTALLED_RECIPES if d.is_dir()),
+                                                         INSTALLED_RECIPES[0]))
     return dirs
 
 

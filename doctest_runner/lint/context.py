@@ -59,7 +59,9 @@ class LintContext:
     @classmethod
     def build(cls, plan: Plan) -> LintContext:
         ctx = cls(plan)
-        for role, steps in (("setup", plan.setup), ("doc", plan.steps), ("cleanup", plan.cleanup)):
+        roles: tuple[tuple[Literal["setup", "doc", "cleanup"], list[Step]], ...] = (
+            ("setup", plan.setup), ("doc", plan.steps), ("cleanup", plan.cleanup))
+        for role, steps in roles:
             for step in steps:
                 if step.status == "skip" and (step.why or "").startswith(OUTPUT_WHY):
                     continue  # a shell fence holding output: not shell (rule output-in-shell-fence)

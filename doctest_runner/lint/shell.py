@@ -269,6 +269,9 @@ class _Lexer:
             if c in "<>":
                 if s.startswith("<(", self.i) or s.startswith(">(", self.i):
                     word = self._word()
+                    if word is None:  # defensive, as for other words below: never loop forever
+                        self.i += 1
+                        continue
                     self._add_word(b, word, case_stack)
                     continue
                 op = self._operator()

@@ -97,7 +97,7 @@ _STAMPED = {"block_code", "heading", "block_html", "thematic_break"}
 class _Parser(BlockParser):
     state_cls = _State
 
-    def parse_method(self, m: re.Match[str], state: BlockState) -> Any:  # type: ignore[override]
+    def parse_method(self, m: re.Match[str], state: BlockState) -> Any:
         assert isinstance(state, _State)
         n = len(state.tokens)
         start = m.start()

@@ -188,7 +188,7 @@ def _accumulate(
         while True:
             text = gen.send(checker(text))
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
 
 
 def _accumulation(lines: list[str], prompts: list[Prompt | None], i: int, p: Prompt) -> _Accumulation:
@@ -208,11 +208,13 @@ def _accumulation(lines: list[str], prompts: list[Prompt | None], i: int, p: Pro
             ps2 = is_ps2(lines[j])
         target = j
         # Skip lines that cannot finish what bash is waiting for (bash still checks the result).
-        wanted = verdict.wanted
+        wanted, p2 = verdict.wanted, ps2  # fixed for this search, so the predicates below see them
         if verdict.wanted_kind == "heredoc" and wanted is not None:
-            target = _find(lines, j, lambda ln, w=wanted, p2=ps2: _unps2(ln, p2).strip() == w, n - 1)
+            end = wanted
+            target = _find(lines, j, lambda ln: _unps2(ln, p2).strip() == end, n - 1)
         elif verdict.wanted_kind == "char" and wanted:
-            target = _find(lines, j, lambda ln, w=wanted: w in ln, n - 1)
+            char = wanted
+            target = _find(lines, j, lambda ln: char in ln, n - 1)
         for t in range(j, target + 1):
             text = _unps2(lines[t], ps2)
             cmd_lines.append(text)

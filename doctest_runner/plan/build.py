@@ -484,11 +484,11 @@ def _pick_alternatives(steps: list[Step], tab_of: TabOf, platform: Platform, ima
                 notes.append(f"{first.path}:{first.line}: no tab for {platform.distro} among "
                              f"{', '.join(repr(t) for t in titles)}; keeping {same_os[0]!r}")
         for step in os_steps:
-            title = title_of(step)
-            if title in keep or id(step) in exempt or step.status == "skip":
+            tab = title_of(step)
+            if tab in keep or id(step) in exempt or step.status == "skip":
                 continue
             step.status = "skip"
-            step.reason = f"alternative for {title}; image is {image}"
+            step.reason = f"alternative for {tab}; image is {image}"
     return in_tab
 
 

@@ -64,6 +64,30 @@ def plan_paths(args: list[str], *, source: str | os.PathLike[str] | None = None,
     return result
 
 
+def plan_matrix(args: list[str], *, source: str | os.PathLike[str] | None = None, images: list[str] | None = None,
+                max_doc_bytes: int | None = None) -> PlanSet:
+    """`plan_paths` once per image (the CLI's repeated --image): every guide on each image, image by image.
+
+    No image, or one: exactly `plan_paths`. With several, each plan carries its image, so the runner and the
+    reports tell the guide's runs apart by (path, image); an error of a file is reported once, not per image.
+    """
+    names = list(dict.fromkeys(images or []))  # `--image a --image a` is one image
+    if len(names) <= 1:
+        return plan_paths(args, source=source, image=names[0] if names else None, max_doc_bytes=max_doc_bytes)
+    result = PlanSet()
+    seen: set[str] = set()
+    for name in names:
+        part = plan_paths(args, source=source, image=name, max_doc_bytes=max_doc_bytes)
+        result.plans.extend(part.plans)
+        result.targets.extend(part.targets)
+        for err in part.errors:
+            if str(err) not in seen:
+                seen.add(str(err))
+                result.errors.append(err)
+        result.notes.extend(n for n in part.notes if n not in result.notes)
+    return result
+
+
 def _check_size(target: DocTarget, max_doc_bytes: int | None) -> None:
     """A doc over `max_doc_bytes` (the caller's limit: lint's) is a one-line error and is not parsed."""
     if max_doc_bytes is None:

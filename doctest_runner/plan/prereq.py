@@ -143,7 +143,7 @@ class Paragraph:
 
 def paragraphs(parsed: ParsedDoc, lines: list[str]) -> list[Paragraph]:
     """Prose paragraphs and list items outside code blocks, HTML comments, tables and front matter."""
-    in_block = set()
+    in_block: set[int] = set()
     for block in parsed.blocks:
         in_block.update(range(block.line, block.end_line + 1))
     start = _front_matter_end(lines)

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 from doctest_runner.model import Check, DoctestError
 from doctest_runner.plan import trust
@@ -38,7 +38,25 @@ OPTION_KEYS = {
     "platform": "platform",
 }
 SELECTOR_KEYS = ("line", "name", "heading", "command", "command_re", "alternative")
-OUTPUT_MODES = ("check", "warn", "ignore")
+OutputMode = Literal["check", "warn", "ignore"]
+OUTPUT_MODES: tuple[OutputMode, ...] = ("check", "warn", "ignore")
+
+
+class OptionValues(TypedDict, total=False):
+    """The StepOptions fields a rule sets, only those it names, typed as StepOptions types them (so
+    `replace(step.options, **rule.options)` is checked field by field)."""
+
+    skip: bool
+    reason: str
+    timeout: int
+    expect_exit: int
+    user: str
+    requires: tuple[str, ...]
+    name: str
+    reboot: bool
+    output: OutputMode
+    pty: bool
+    platform: str
 
 # check kind -> allowed option keys and their defaults (None: only when given)
 CHECK_KINDS: dict[str, dict[str, object]] = {
@@ -83,7 +101,7 @@ class Rule:
     command: str | None = None  # selector: substring (for insert rules: the command to insert)
     command_re: CommandPattern | None = None  # bounded-time search (plan/pattern.py)
     alternative: str | None = None
-    options: dict[str, object] = field(default_factory=dict)  # StepOptions field -> value
+    options: OptionValues = field(default_factory=OptionValues)  # the StepOptions fields the rule sets
     insert: Literal["before", "after"] | None = None
 
     def describe(self) -> str:
@@ -305,27 +323,40 @@ def _parse_timeout(node: YNode) -> int:
     return node.integer("timeout", minimum=1)
 
 
-def _parse_option(key: str, node: YNode) -> object:
+def _set_option(options: OptionValues, key: str, node: YNode) -> None:
+    """Read option `key` (an OPTION_KEYS key) from `node` into the StepOptions field it names."""
     if key in ("skip", "reboot", "pty"):
-        return node.flag(key)
-    if key == "timeout":
-        return _parse_timeout(node)
-    if key == "expect-exit":
-        return node.integer(key, minimum=0, maximum=255)
-    if key == "requires":
+        flag = node.flag(key)
+        if key == "skip":
+            options["skip"] = flag
+        elif key == "reboot":
+            options["reboot"] = flag
+        else:
+            options["pty"] = flag
+    elif key == "timeout":
+        options["timeout"] = _parse_timeout(node)
+    elif key == "expect-exit":
+        options["expect_exit"] = node.integer(key, minimum=0, maximum=255)
+    elif key == "requires":
         if node.is_list():
             items = [item.text("requires item") for item in node.seq("requires")]
         else:
             items = node.text("requires").split(",")
-        return tuple(item.strip() for item in items if item.strip())
-    if key == "output":
-        mode = node.text("output")
-        if mode not in OUTPUT_MODES:
-            raise node.error(f"output must be one of {', '.join(OUTPUT_MODES)}, not {excerpt(mode)}")
-        return mode
-    if key == "platform":
-        return _parse_platform(node)
-    return node.text(key, allow_numbers=key != "user")  # reason, user, name
+        options["requires"] = tuple(item.strip() for item in items if item.strip())
+    elif key == "output":
+        text = node.text("output")
+        mode = next((m for m in OUTPUT_MODES if m == text), None)
+        if mode is None:
+            raise node.error(f"output must be one of {', '.join(OUTPUT_MODES)}, not {excerpt(text)}")
+        options["output"] = mode
+    elif key == "platform":
+        options["platform"] = _parse_platform(node)
+    elif key == "user":
+        options["user"] = node.text(key, allow_numbers=False)
+    elif key == "reason":
+        options["reason"] = node.text(key, allow_numbers=True)
+    else:
+        options["name"] = node.text(key, allow_numbers=True)
 
 
 def _parse_platform(node: YNode) -> str:
@@ -380,7 +411,7 @@ def _load_rule(node: YNode) -> Rule:
             elif key == "alternative":
                 rule.alternative = value.text("alternative")
             elif key in OPTION_KEYS:
-                rule.options[OPTION_KEYS[key]] = _parse_option(key, value)
+                _set_option(rule.options, key, value)
             else:
                 allowed = set(OPTION_KEYS) | {"insert", "line", "command"} if inserting else (
                     set(OPTION_KEYS) | set(SELECTOR_KEYS))

@@ -110,7 +110,7 @@ REASON_PREFIX = "uses the site generator's value"  # every skip_reason starts so
 
 def is_site_value_skip(reason: str | None) -> bool:
     """Whether a step was skipped for holding a site-generator value: meant for this reader, but not judged."""
-    return bool(reason) and reason.startswith(REASON_PREFIX)
+    return reason is not None and reason.startswith(REASON_PREFIX)
 
 
 def skip_reason(values: list[SiteValue]) -> str:

@@ -86,7 +86,7 @@ class _LimitedLoader(yaml.SafeLoader):
         self._nodes = 0
         self._sizes: dict[int, int] = {}
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(AliasEvent):
             mark = self.peek_event().start_mark
             node = super().compose_node(parent, index)
@@ -102,13 +102,16 @@ class _LimitedLoader(yaml.SafeLoader):
             raise _LimitError(None, None, f"YAML has more than {MAX_NODES} nodes", mark)
         node = super().compose_node(parent, index)
         self._depth -= 1
+        if node is None:  # typed so by the stubs; a node event always composes a node
+            return None
         if isinstance(node, SequenceNode):
             size = 1 + sum(self._sizes[id(child)] for child in node.value)
         elif isinstance(node, MappingNode):
             size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
         else:
             size = 1
-            _check_text(node)
+            if isinstance(node, ScalarNode):  # the only other kind
+                _check_text(node)
         if size > MAX_EXPANDED_NODES:
             raise _LimitError(
                 None, None, f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes", node.start_mark
@@ -223,7 +226,7 @@ class YNode:
 
     def integer(self, what: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
         value = self.value() if self.is_scalar() else None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):  # not isdigit(): '²', '--5'
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.error(f"{what} must be an integer, not a {self.kind}")

@@ -221,5 +221,6 @@ def load_codeowners(path: Path | str) -> CodeOwners:
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DoctestError(f"cannot read CODEOWNERS file: {exc.strerror or exc}", str(p)) from None
+        why = exc.strerror if isinstance(exc, OSError) else None
+        raise DoctestError(f"cannot read CODEOWNERS file: {why or exc}", str(p)) from None
     return parse_codeowners(text, str(p))

@@ -7,6 +7,7 @@ same `path:line` and counted the same everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from doctest_runner.classify.text import clean_lines
 from doctest_runner.model import CATEGORIES, DocResult, RunResult, StepResult, category_group
@@ -220,7 +221,21 @@ def doc_counts(doc: DocResult) -> dict[str, int]:
     return counts
 
 
-def summary(run: RunResult) -> dict[str, object]:
+class Summary(TypedDict):
+    """The run's counts (report.json's `summary`): keys typed so every format reads them the same way."""
+
+    docs: dict[str, int]  # total, and per doc status
+    steps: dict[str, int]  # total, and per step status
+    categories: dict[str, int]
+    groups: dict[str, int]  # doc / environment, cascades not counted
+    broken: list[str]  # path:line of each broken step
+    after_failure: int
+    checks_failed: int
+    duration_s: float
+    passed: bool
+
+
+def summary(run: RunResult) -> Summary:
     """Counts for the whole run, the same in every format."""
     docs = {"total": len(run.docs), **{s: 0 for s in DOC_STATUSES}}
     steps = {"total": 0, **{s: 0 for s in STEP_STATUSES}}

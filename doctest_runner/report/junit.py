@@ -3,6 +3,9 @@
 One testsuite per guide (per image), one testcase per step named `path:line`, so a CI test
 history tracks each documented step. Failure message `category: evidence`; failure text the
 explanation and the output tail; skipped and not-run steps are <skipped> with their reason.
+Every testcase also has `file` and `line` attributes (the failing line of a broken multi-line step,
+a check's sidecar line, line 1 for a guide that could not run): GitLab's test report and GitHub's
+JUnit actions read them to link a failed case to that line of the doc.
 """
 
 from __future__ import annotations
@@ -52,15 +55,26 @@ def case_name(doc: DocResult, sr: StepResult) -> str:
     return xml_name(f"{sr.step.path or doc.path}:{sr.step.line}{suffix}")
 
 
-def _step_case(suite: ET.Element, doc: DocResult, sr: StepResult) -> str:
-    """Add one step's testcase; returns its outcome: passed | failure | error | skipped."""
-    case = ET.SubElement(
+def _case(suite: ET.Element, name: str, doc: DocResult, file: str | None, line: int | None,
+          duration_s: float | None = 0.0) -> ET.Element:
+    """A testcase with the attributes every case carries: `file` and `line` are where a CI's test widget
+    links it (the doc path as the other reports write it; line 1 when there is no better line)."""
+    return ET.SubElement(
         suite,
         "testcase",
-        name=case_name(doc, sr),
+        name=name,
         classname=xml_name(doc.path),
-        time=_seconds(sr.duration_s),
+        time=_seconds(duration_s),
+        file=xml_name(file or doc.path),
+        line=str(line if line and line > 0 else 1),
     )
+
+
+def _step_case(suite: ET.Element, doc: DocResult, sr: StepResult) -> str:
+    """Add one step's testcase; returns its outcome: passed | failure | error | skipped."""
+    # a broken multi-line step points at its failing line, the one to fix; others at their first line
+    line = data.step_line(sr) if data.is_broken(sr) else sr.step.line
+    case = _case(suite, case_name(doc, sr), doc, sr.step.path or doc.path, line, sr.duration_s)
     outcome = "passed"
     if sr.status in ("skipped", "not-run"):
         ET.SubElement(case, "skipped", message=xml_text(data.reason(sr)))
@@ -100,8 +114,7 @@ def _doc_suite(root: ET.Element, doc: DocResult, run: RunResult, index: int) -> 
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     outcomes: list[str] = []
     if doc.error:
-        case = ET.SubElement(suite, "testcase", name=xml_name(doc.path), classname=xml_name(doc.path),
-                             time=_seconds(0))
+        case = _case(suite, xml_name(doc.path), doc, doc.path, 1)
         if doc.status == "skipped":
             ET.SubElement(case, "skipped", message=xml_text(doc.error))
             outcomes.append("skipped")
@@ -109,17 +122,16 @@ def _doc_suite(root: ET.Element, doc: DocResult, run: RunResult, index: int) -> 
             ET.SubElement(case, "error", message=xml_text(doc.error), type="harness").text = xml_text(doc.error)
             outcomes.append("error")
     elif doc.status == "skipped" and not doc.steps:
-        case = ET.SubElement(suite, "testcase", name=xml_name(doc.path), classname=xml_name(doc.path),
-                             time=_seconds(0))
+        case = _case(suite, xml_name(doc.path), doc, doc.path, 1)
         ET.SubElement(case, "skipped", message="guide skipped")
         outcomes.append("skipped")
     for sr in doc.steps:
         outcomes.append(_step_case(suite, doc, sr))
     for cr in doc.checks:
-        case = ET.SubElement(
-            suite, "testcase", name=xml_name(f"{doc.path}: check {cr.check.kind} {cr.check.target}"),
-            classname=xml_name(doc.path), time=_seconds(0),
-        )
+        # a check is declared in the sidecar: its line there (the doc itself when it has no location)
+        where_file, where_line = (cr.check.path, cr.check.line) if cr.check.path and cr.check.line else (doc.path, 1)
+        case = _case(suite, xml_name(f"{doc.path}: check {cr.check.kind} {cr.check.target}"), doc,
+                     where_file, where_line)
         if not cr.passed:
             where = f"{cr.check.path}:{cr.check.line}: " if cr.check.path and cr.check.line else ""
             ET.SubElement(case, "failure", message=xml_text(f"check: {cr.message}"), type="check").text = (

@@ -198,7 +198,8 @@ def read_report(path: Path | str) -> LoadedReport:
                            f"({SCHEMA_VERSION})" if version > SCHEMA_VERSION else f"bad schema_version {version}",
                            str(file))
     run = run_from_dict(data, str(file))
-    tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+    raw_tool = data.get("tool")
+    tool = raw_tool if isinstance(raw_tool, dict) else {}
     return LoadedReport(
         path=file,
         schema_version=version,

@@ -28,6 +28,14 @@ def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None =
         (f"{_plural(docs['total'], 'guide')}: {', '.join(doc_parts) or 'none run'}; "
          f"{_plural(steps['total'], 'step')}: {', '.join(step_parts) or 'none'}"),
     ]
+    images = list(dict.fromkeys(d.image for d in run.docs))
+    if len(images) > 1:  # a matrix (--image given more than once): each image's guides on their own
+        per = []
+        for image in images:
+            mine = [d for d in run.docs if d.image == image]
+            counts = {k: sum(1 for d in mine if d.status == k) for k in ("passed", "failed", "error", "skipped")}
+            per.append(f"{image}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+        lines.append("per image: " + "; ".join(per))
     broken = data.broken_steps(run)
     if broken:
         lines.append(
@@ -41,7 +49,8 @@ def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None =
             continue
         lines.append(f"{title}:")
         for b in items:
-            text = f"  FAIL {b.location} [{b.category}] {b.step.evidence or '(no output)'}"
+            where = f" ({', '.join(b.images)})" if len(images) > 1 else ""
+            text = f"  FAIL {b.location}{where} [{b.category}] {b.step.evidence or '(no output)'}"
             later = f" ({data.later_text(b)})" if b.later else ""
             if len(text) + len(later) > max_width:
                 text = text[: max(20, max_width - len(later) - 1)] + "…"

@@ -17,12 +17,15 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 from doctest_runner.model import Plan, Step
 
-DEFAULT_MAX_SIZE = 20 * 1024**3
+if TYPE_CHECKING:  # vm/snapshot is imported where used: the VM layer loads only when a run needs it
+    from doctest_runner.vm.snapshot import SavedMachine
+
+DEFAULT_MAX_SIZE = 10 * 1024**3  # fits a CI runner's disk beside the images; `doctor` warns when it does not
 CHECKPOINT_MODES = ("step", "heading", "off")
 
 
@@ -137,6 +140,14 @@ def total_size(ents: list[Entry] | None = None, layers: dict[str, int] | None = 
     ents = entries() if ents is None else ents
     layers = layer_sizes() if layers is None else layers
     return sum(e.size for e in ents) + sum(layers.values())
+
+
+def usage_text(max_size: int | None = None) -> str:
+    """`cache: 1.2 GiB of saved machines and checkpoints (3 entries, 9 layers; limit 10.0 GiB)` for summaries."""
+    ents, layers = entries(), layer_sizes()
+    limit = DEFAULT_MAX_SIZE if max_size is None else max_size
+    return (f"cache: {human(total_size(ents, layers))} of saved machines and checkpoints ({len(ents)} entries, "
+            f"{len(layers)} layers; limit {human(limit)}, `doctest-runner cache info`)")
 
 
 def plan_eviction(ents: list[Entry], layers: dict[str, int], in_use: set[str], max_size: int) -> list[Entry]:
@@ -361,7 +372,7 @@ def checkpoint(gr: Any, k: int) -> None:
     gr.log(f"{gr.plan.path}: checkpoint after {k} step(s): {key} ({how}, {time.monotonic() - t0:.1f} s)")
 
 
-def _continue_restored(gr: Any, k: int, entry: Any, old_dir: str) -> None:
+def _continue_restored(gr: Any, k: int, entry: SavedMachine, old_dir: str) -> None:
     """The guide's VM was stopped by its save: go on in a VM restored from it, with the same shell state."""
     from doctest_runner.exec import GuestSession
     from doctest_runner.model import DoctestError

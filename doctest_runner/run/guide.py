@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from doctest_runner.checks.output import compare_output
 from doctest_runner.classify import classify
@@ -21,6 +21,7 @@ from doctest_runner.classify.evidence import missing
 from doctest_runner.classify.inner import inner_failed_line
 from doctest_runner.model import (
     DocResult,
+    DocStatus,
     DoctestError,
     ExecResult,
     HostInfo,
@@ -30,6 +31,10 @@ from doctest_runner.model import (
     category_group,
 )
 from doctest_runner.report.outdir import real_dir
+from doctest_runner.vm.interface import GuestMachine, GuestTerminal
+
+if TYPE_CHECKING:
+    from doctest_runner.run.prefix import PrefixBoard
 
 OutputCallback = Callable[[Step, str, str], None]
 
@@ -57,6 +62,17 @@ class GuideOptions:
     checkpoint: str = "step"  # step | heading | off: when to keep a checkpoint of the guide's VM
     resume: bool = False  # start from the last checkpoint whose steps above are unchanged
     trust_check_modules: bool = False  # run sidecars' check_modules (host-side Python from the docs repo)
+    package_cache: bool = False  # point the guest's apt at the host's package cache (vm/pkgcache.py)
+
+
+class MachineBackend(Protocol):
+    """Where a guide's machine and its terminal come from when not from libvirt and SSH (`GuideRun.backend`;
+    the pytest plugin's own tests plug a fake one in). `machine` yields the guide's machine for its whole life;
+    `session` yields a terminal on it with GuestSession's interface (run, run_step, upload, capture)."""
+
+    def machine(self, guide: GuideRun) -> contextlib.AbstractContextManager[Any]: ...
+
+    def session(self, machine: Any, *, log_dir: Path) -> contextlib.AbstractContextManager[Any]: ...
 
 
 def slug(path: str) -> str:
@@ -77,14 +93,15 @@ class GuideRun:
     results: list[StepResult] = field(default_factory=list)
     kvm_available: bool | None = None
     host: HostInfo | None = None
-    machine: object | None = None
+    machine: GuestMachine | None = None
     vm_host: str | None = None  # a remote libvirt URI (run --host); None: the local libvirt
     prefix_wait: tuple[int, str, int] | None = None  # shared prefix: (steps, key, leader index) to start from
     prefix_publish: dict[int, str] = field(default_factory=dict)  # checkpoints other guides wait for
-    board: object | None = None  # run/prefix.PrefixBoard
+    board: PrefixBoard | None = None
     resumed: int = 0  # steps restored from a checkpoint instead of run
+    backend: MachineBackend | None = None  # None: a libvirt VM (local or --host) and a GuestSession over SSH
     _stack: contextlib.ExitStack | None = None
-    _session: object | None = None
+    _session: GuestTerminal | None = None
     _stopped: bool = False  # an earlier step failed and keep_going is off
     _started: float = 0.0
     _error: str | None = None
@@ -97,18 +114,26 @@ class GuideRun:
 
         self._started = time.monotonic()
         real_dir(self.artifacts_dir)  # a symlink left in --out (walk, pytest plugin) is not written through
-        # the front ends build images up front (with progress); here it is a cache lookup
-        image = build_image(self.options.image or self.plan.image, log=lambda _msg: None)
         self._stack = contextlib.ExitStack()
-        vm_context, start_from = self._vm_context(image)
+        open_session: Callable[..., contextlib.AbstractContextManager[Any]] = GuestSession
+        if self.backend is None:
+            # the front ends build images up front (with progress); here it is a cache lookup
+            image = build_image(self.options.image or self.plan.image, log=lambda _msg: None)
+            vm_context, start_from = self._vm_context(image)
+        else:
+            vm_context, start_from, open_session = self.backend.machine(self), None, self.backend.session
         try:
             machine = self._stack.enter_context(vm_context)
             self.machine = machine
             self.host = getattr(machine, "host", None)
-            session = self._stack.enter_context(GuestSession(machine, log_dir=self.artifacts_dir / "steps"))
+            session = self._stack.enter_context(open_session(machine, log_dir=self.artifacts_dir / "steps"))
             self._session = session
             probe = session.run(KVM_PROBE, timeout=60)
             self.kvm_available = probe.exit_code == 0
+            if self.options.package_cache and self.vm_host is None:  # a remote host's guests cannot reach it
+                self._use_package_cache(machine, True)
+            elif start_from is not None and getattr(machine, "restored_from", None) is start_from:
+                self._use_package_cache(machine, False)  # a checkpoint from a run with the cache: without it now
             if start_from is not None and getattr(machine, "restored_from", None) is start_from:
                 from doctest_runner.run import checkpoint as fast
 
@@ -120,6 +145,23 @@ class GuideRun:
         except BaseException:
             self.close()
             raise
+
+    def _use_package_cache(self, machine, enabled: bool) -> None:
+        """One apt setting as root (vm/pkgcache.py); a failure only costs the guide its cache, never a step."""
+        from doctest_runner.vm.pkgcache import guest_setup_command
+
+        try:
+            client = machine.connect(user="root")
+            try:
+                _, out, _ = client.exec_command(guest_setup_command(enabled), timeout=30)
+                ok = out.channel.recv_exit_status() == 0
+            finally:
+                client.close()
+        except Exception as exc:  # noqa: BLE001 - the cache is an optimisation
+            ok = False
+            self.log(f"{self.plan.path}: package cache not set up ({exc})")
+        if not ok:
+            self.log(f"{self.plan.path}: package cache not set up in the guest; downloads go direct")
 
     def _vm_context(self, image):
         """Where this guide's VM comes from: a remote host, or here (a checkpoint, a saved state, or a cold
@@ -152,8 +194,8 @@ class GuideRun:
             stack, self._stack = self._stack, None
             stack.close()
 
-    def _kept_message(self) -> str:
-        return f"VM {self.machine.name} kept for {self.plan.path}: {self.machine.kept_hint()}"
+    def _kept_message(self, machine: GuestMachine) -> str:
+        return f"VM {machine.name} kept for {self.plan.path}: {machine.kept_hint()}"
 
     def finish(self) -> DocResult:
         """Cleanup steps, checks, artifacts on failure; then the VM goes (unless kept)."""
@@ -169,7 +211,7 @@ class GuideRun:
             result = self._doc_result(checks)
             if self.options.keep_on_failure and self.machine is not None:
                 if self.failed:  # the VM layer keeps it when the context closes
-                    self.log(self._kept_message())
+                    self.log(self._kept_message(self.machine))
                 else:
                     self.machine.destroy()
             return result
@@ -294,6 +336,7 @@ class GuideRun:
 
     def _doc_result(self, checks) -> DocResult:
         steps = self.results
+        status: DocStatus
         if self._error:
             status = "error"
         elif any(r.status in ("failed", "error") for r in steps) or any(not c.passed for c in checks):

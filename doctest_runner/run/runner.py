@@ -14,13 +14,16 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from doctest_runner.model import DocResult, DoctestError, HostInfo, Plan, RunResult, Step, category_group
 from doctest_runner.run.guide import GuideOptions, GuideRun, slug
+
+if TYPE_CHECKING:  # rich is imported only when progress is shown
+    from rich.progress import TaskID
 
 
 @dataclass
@@ -71,13 +74,22 @@ def exit_status(run: RunResult, fail_on: str = "any") -> int:
     return 0
 
 
+def run_label(plan: Plan, plans: list[Plan]) -> str:
+    """How progress, artifacts and ordering name a guide's run: its path, or `path@image` when the same guide
+    runs on several images (`--image a --image b`)."""
+    if sum(1 for p in plans if p.path == plan.path) > 1:
+        return f"{plan.path}@{plan.image}"
+    return plan.path
+
+
 class _Progress:
     """Live progress per guide (rich), or plain lines when not on a terminal."""
 
     def __init__(self, enabled: bool, plans: list[Plan]):
+        self._plans = plans
         self._lock = threading.Lock()
         self._rich = None
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         if enabled:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -93,7 +105,8 @@ class _Progress:
                     console=console,
                 )
                 for p in plans:
-                    self._tasks[p.path] = self._rich.add_task("queued", total=len(p.steps) or 1, guide=p.path)
+                    label = run_label(p, plans)
+                    self._tasks[label] = self._rich.add_task("queued", total=len(p.steps) or 1, guide=label)
                 self._rich.start()
         self._enabled = enabled
 
@@ -102,9 +115,9 @@ class _Progress:
             return
         with self._lock:
             if self._rich is not None:
-                self._rich.update(self._tasks[plan.path], description=message, advance=advance)
+                self._rich.update(self._tasks[run_label(plan, self._plans)], description=message, advance=advance)
             else:
-                print(f"[{plan.path}] {message}", flush=True)
+                print(f"[{run_label(plan, self._plans)}] {message}", flush=True)
 
     def log(self, text: str) -> None:
         if self._rich is not None:
@@ -150,6 +163,8 @@ def run_plans(
     if probes and not options.local:  # no guide runs here: report the remote host's acceleration
         run.host = HostInfo(accel=probes[0].host.accel, why=f"{probes[0].label}: {probes[0].host.why}",
                             cpu_mode=probes[0].host.cpu_mode, nested=probes[0].host.nested)
+    if options.guide.package_cache:
+        options = replace(options, guide=replace(options.guide, package_cache=_package_cache(options, say)))
     # Images first, one at a time: parallel guides then only read the cached bases.
     for image in sorted({options.guide.image or p.image for p in plans if any(s.status == "run" for s in p.steps)}):
         build_image(image, log=say)
@@ -169,7 +184,7 @@ def run_plans(
         gr = GuideRun(
             plan=plan,
             options=options.guide,
-            artifacts_dir=out / "artifacts" / slug(plan.path),
+            artifacts_dir=out / "artifacts" / slug(run_label(plan, plans)),
             run_id=f"{run.run_id}-{index}",
             on_output=on_output,
             log=say,
@@ -180,7 +195,7 @@ def run_plans(
             gr.prefix_wait = prefixes.wait.get(index)
             gr.prefix_publish = dict(prefixes.publish.get(index, {}))
         with lock:
-            active[plan.path] = gr
+            active[run_label(plan, plans)] = gr
         progress.update(plan, "booting")
         try:
             result = gr.run_all()
@@ -190,7 +205,7 @@ def run_plans(
             result = gr.abort(f"{type(exc).__name__}: {exc}")
         finally:
             with lock:
-                active.pop(plan.path, None)
+                active.pop(run_label(plan, plans), None)
             if scheduler is not None:
                 scheduler.release(vm_host)
         progress.update(plan, result.status, advance=len(plan.steps))
@@ -235,8 +250,8 @@ def run_plans(
             signal.signal(signal.SIGTERM, old)
     pool.shutdown(wait=True)
     progress.stop()
-    order = {p.path: i for i, p in enumerate(plans)}
-    run.docs.sort(key=lambda d: order.get(d.path, 0))
+    order = {(p.path, p.image): i for i, p in enumerate(plans)}
+    run.docs.sort(key=lambda d: order.get((d.path, d.image), 0))
     writer.finish()
     if options.guide.fast:
         from doctest_runner.run.checkpoint import DEFAULT_MAX_SIZE, prune
@@ -245,6 +260,11 @@ def run_plans(
             prune(options.cache_max or DEFAULT_MAX_SIZE, log=say)
         except Exception as exc:  # the cache limit is housekeeping: never fail a run over it
             say(f"cache prune failed: {exc}")
+    if options.guide.package_cache:
+        from doctest_runner.vm import pkgcache
+
+        with contextlib.suppress(OSError):
+            pkgcache.prune(pkgcache.MAX_SIZE)
     write_all(run, out, codeowners=options.codeowners, source_root=options.source_root)
     if options.history:
         from doctest_runner.history import History
@@ -282,6 +302,21 @@ def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None]
     for i, (k, key, leader) in sorted(pp.wait.items()):
         say(f"shared prefix: {plans[i].path} starts from {plans[leader].path} after {k} step(s) ({key})")
     return pp, PrefixBoard()
+
+
+def _package_cache(options: RunOptions, say: Callable[[str], None]) -> bool:
+    """Start the guests' package cache (vm/pkgcache.py) when it is installed; whether guides may use it."""
+    if not options.local:
+        return False
+    from doctest_runner.vm import pkgcache
+
+    try:
+        cache = pkgcache.start(log=say)
+    except Exception as exc:  # noqa: BLE001 - an optimisation: the guides download direct instead
+        say(f"package cache: off ({exc})")
+        return False
+    say(f"package cache: {cache.describe() if cache.running else 'off: ' + cache.describe()}")
+    return cache.running
 
 
 def _scheduler(options: RunOptions, say: Callable[[str], None]):

@@ -106,4 +106,4 @@ def domain_xml(spec: DomainSpec) -> str:
 def disk_sources(xml: str) -> list[Path]:
     """File-backed disks of a domain (how `reap_stale` finds a domain's overlay)."""
     root = ET.fromstring(xml)
-    return [Path(s.get("file")) for s in root.findall("./devices/disk/source") if s.get("file")]
+    return [Path(file) for s in root.findall("./devices/disk/source") if (file := s.get("file"))]

@@ -271,7 +271,8 @@ class Forwarder:
             self._open.update((conn, chan))
         try:
             while not self._closed.is_set():
-                r, _, _ = select.select([conn, chan], [], [], 0.5)
+                ends: list[socket.socket | paramiko.Channel] = [conn, chan]
+                r, _, _ = select.select(ends, [], [], 0.5)
                 if conn in r:
                     data = conn.recv(65536)
                     if not data:

@@ -71,12 +71,12 @@ def test_recipes_folder_named_on_the_command_line_is_searched_first(tmp_path, mo
     mine = tmp_path / "mine"
     put(mine, "custom-12.yaml", "kind: debootstrap\nsuite: bookworm\n")
     monkeypatch.delenv("DOCTEST_RUNNER_RECIPES", raising=False)
-    args = argparse.Namespace(image="custom-12", recipes=[str(mine)])
+    args = argparse.Namespace(images=["custom-12"], recipes=[str(mine)])
     apply_recipes(args)
     assert os.environ["DOCTEST_RUNNER_RECIPES"] == str(mine)
     assert find_recipe("custom-12") == mine / "custom-12.yaml"
     with pytest.raises(DoctestError, match="--recipes must be an existing folder"):
-        apply_recipes(argparse.Namespace(image=None, recipes=[str(tmp_path / "nope")]))
+        apply_recipes(argparse.Namespace(images=[], recipes=[str(tmp_path / "nope")]))
 
 
 # --- image-build writes ---------------------------------------------------------------------------------------

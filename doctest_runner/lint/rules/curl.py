@@ -76,13 +76,13 @@ def check(ctx: LintContext) -> Iterator[Finding]:
             for w in command_argv(cmd)[1:]:
                 m = _SUBST_DOWNLOAD_RE.match(w.text.lstrip('"'))
                 if m:
-                    shell = command_words(cmd)[0]
+                    program = command_words(cmd)[0]
                     yield ctx.finding(
                         s,
                         command_argv(cmd)[0].start,
                         RULE,
                         "warning",
-                        f"`{shell} ... {m.group(1)}{m.group(2)} ...)` runs a downloaded script unseen",
+                        f"`{program} ... {m.group(1)}{m.group(2)} ...)` runs a downloaded script unseen",
                         "download to a file, verify it (checksum or signature), then run it",
                     )
                     break

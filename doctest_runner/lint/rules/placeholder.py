@@ -24,10 +24,10 @@ Three kinds, all errors because the step fails (or silently does the wrong thing
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from doctest_runner.lint.context import LintContext, ShellStep
-from doctest_runner.lint.shell import _ASSIGN_RE, SimpleCommand, command_argv
+from doctest_runner.lint.shell import _ASSIGN_RE, SimpleCommand, VarRef, command_argv
 from doctest_runner.model import Finding
 
 RULE = "placeholder"
@@ -207,7 +207,7 @@ def _is_env(name: str) -> bool:
 # ---- angle-bracket placeholders -----------------------------------------------------------------
 
 
-def angle_placeholders(text: str, skip_spans: list[tuple[int, int]] = ()) -> list[tuple[int, str]]:
+def angle_placeholders(text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> list[tuple[int, str]]:
     """(offset, placeholder) for each `<name>` in `text` that is not markup nor inside a skipped span."""
     out = []
     for m in _ANGLE_RE.finditer(text):
@@ -252,11 +252,17 @@ def _file_comment_spans(text: str) -> list[tuple[int, int]]:
 # ---- unset variables ----------------------------------------------------------------------------
 
 
+def _assigned_name(word: str) -> str:
+    """The variable an assignment word (`NAME=...`, `NAME+=...`, `NAME[i]=...`) sets; the lexer made it one."""
+    m = _ASSIGN_RE.match(word)
+    return m.group(1) if m else word.split("=", 1)[0]
+
+
 def _defined_by(cmd: SimpleCommand) -> tuple[list[tuple[str, int]], bool]:
     """(names this command sets with the offset they count from, does it make the rest opaque?)."""
     argv = cmd.argv
     if not argv:  # X=1 Y=2: pure assignments persist
-        return [(_ASSIGN_RE.match(w.text).group(1), w.end) for w in cmd.assignments], False
+        return [(_assigned_name(w.text), w.end) for w in cmd.assignments], False
     words = command_argv(cmd)
     if not words:
         return [], False
@@ -317,36 +323,36 @@ def _unset_variables(ctx: LintContext) -> Iterator[Finding]:
     defined = set(ctx.plan.vars)
     reported: set[str] = set()
     for s in ctx.shell:
-        events: list[tuple[int, int, str, object]] = []  # (offset, order, kind, payload)
+        # (offset, order, what): a name set there, or a reference read there; sets sort first at one offset
+        events: list[tuple[int, int, str | VarRef]] = []
         opaque_at: int | None = None
         for cmd in s.script.commands:
             defs, opaque = _defined_by(cmd)
             for name, offset in defs:
-                events.append((offset, 0, "def", name))
+                events.append((offset, 0, name))
             if opaque and opaque_at is None:
                 opaque_at = cmd.start
         for name, offset in s.script.arith_defs:
-            events.append((offset, 0, "def", name))
+            events.append((offset, 0, name))
         for ref in s.script.refs:
-            events.append((ref.start, 1, "ref", ref))
+            events.append((ref.start, 1, ref))
         events.sort(key=lambda e: (e[0], e[1]))
-        for offset, _, kind, payload in events:
+        for offset, _, what in events:
             if opaque_at is not None and offset > opaque_at:
                 break
-            if kind == "def":
-                defined.add(payload)  # type: ignore[arg-type]
+            if isinstance(what, str):  # a definition
+                defined.add(what)
                 continue
-            ref = payload
-            name = ref.name  # type: ignore[attr-defined]
-            if ref.op in (":=", "="):  # type: ignore[attr-defined]
+            name = what.name
+            if what.op in (":=", "="):
                 defined.add(name)
                 continue
             if (
                 name in defined
                 or name in reported
                 or _is_env(name)
-                or ref.in_test  # type: ignore[attr-defined]
-                or ref.op in (":-", "-", ":+", "+", "arith")  # type: ignore[attr-defined]
+                or what.in_test
+                or what.op in (":-", "-", ":+", "+", "arith")
             ):
                 continue
             reported.add(name)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
-from doctest_runner.lint.shell import _ASSIGN_RE, Redirect, SimpleCommand, command_words, uses_sudo
+from doctest_runner.lint.shell import _ASSIGN_RE, SimpleCommand, Word, command_words, uses_sudo
 from doctest_runner.model import Finding
 
 RULE = "sudo-redirect"
@@ -78,24 +78,26 @@ def check(ctx: LintContext) -> Iterator[Finding]:
             if not sudo_here and not any(uses_sudo(c) for c in pipelines.get(cmd.pipeline, [])):
                 continue
             for r in cmd.redirects:
-                if not r.writes_file:
+                word = r.target if r.writes_file else None
+                if word is None:
                     continue
-                target = _resolve(r.target.value, known)
+                target = _resolve(word.value, known)
                 if not privileged(target):
                     continue
-                yield ctx.finding(s, r.start, RULE, "error", _message(r, target, sudo_here), _hint(cmd, r))
+                yield ctx.finding(s, r.start, RULE, "error", _message(r.op, word, target, sudo_here),
+                                  _hint(cmd, r.op, word))
 
 
-def _message(r: Redirect, target: str, sudo_here: bool) -> str:
+def _message(op: str, word: Word, target: str, sudo_here: bool) -> str:
     who = "sudo does not apply to" if sudo_here else "sudo elsewhere in the pipeline does not apply to"
     return (
-        f"{who} the redirect `{r.op} {r.target.text}`: your own (unprivileged) shell opens {target}, "
+        f"{who} the redirect `{op} {word.text}`: your own (unprivileged) shell opens {target}, "
         "so this fails with Permission denied"
     )
 
 
-def _hint(cmd: SimpleCommand, r: Redirect) -> str:
-    tee = f"{'sudo tee -a' if '>>' in r.op else 'sudo tee'} {r.target.text} > /dev/null"
+def _hint(cmd: SimpleCommand, op: str, word: Word) -> str:
+    tee = f"{'sudo tee -a' if '>>' in op else 'sudo tee'} {word.text} > /dev/null"
     if command_words(cmd)[:1] == ["cat"]:
-        return f"use `{tee}` in place of `sudo cat {r.op} {r.target.text}`"
-    return f"pipe the output into `{tee}` in place of `{r.op} {r.target.text}`"
+        return f"use `{tee}` in place of `sudo cat {op} {word.text}`"
+    return f"pipe the output into `{tee}` in place of `{op} {word.text}`"
