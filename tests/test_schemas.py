@@ -191,22 +191,6 @@ BAD_SIDECARS = {
 }
 
 
-@pytest.mark.parametrize("name", GOOD_SIDECARS)
-def test_sidecars_both_accept(name, tmp_path):
-    text = textwrap.dedent(GOOD_SIDECARS[name])
-    (tmp_path / "g.md").write_text("# G\n")
-    assert loader_accepts_sidecar(text, tmp_path)
-    assert schema_errors("sidecar", text) == []
-
-
-@pytest.mark.parametrize("name", BAD_SIDECARS)
-def test_sidecars_both_refuse(name, tmp_path):
-    text = BAD_SIDECARS[name]
-    (tmp_path / "g.md").write_text("# G\n")
-    assert not loader_accepts_sidecar(text, tmp_path)
-    assert schema_errors("sidecar", text) != []
-
-
 # --- doc-set manifests ------------------------------------------------------------------------------------------
 
 def loader_accepts_manifest(text: str, folder: Path) -> bool:
@@ -257,17 +241,24 @@ BAD_MANIFESTS = {
 }
 
 
-@pytest.mark.parametrize("name", GOOD_MANIFESTS)
-def test_manifests_both_accept(name, tmp_path):
-    text = textwrap.dedent(GOOD_MANIFESTS[name])
-    (tmp_path / "upstream").mkdir()
-    assert loader_accepts_manifest(text, tmp_path)
-    assert schema_errors("docset", text) == []
+# --- the loader and the schema agree --------------------------------------------------------------------------
+
+AGREEMENT = [
+    pytest.param(kind, textwrap.dedent(text), good, id=f"{kind}, {'accepted' if good else 'refused'}: {name}")
+    for kind, good, table in (("sidecar", True, GOOD_SIDECARS), ("sidecar", False, BAD_SIDECARS),
+                              ("docset", True, GOOD_MANIFESTS), ("docset", False, BAD_MANIFESTS))
+    for name, text in table.items()
+]
 
 
-@pytest.mark.parametrize("name", BAD_MANIFESTS)
-def test_manifests_both_refuse(name, tmp_path):
-    text = BAD_MANIFESTS[name]
-    (tmp_path / "upstream").mkdir()
-    assert not loader_accepts_manifest(text, tmp_path)
-    assert schema_errors("docset", text) != []
+@pytest.mark.parametrize("kind,text,good", AGREEMENT)
+def test_loader_and_schema_agree(kind, text, good, tmp_path):
+    """What the loader accepts the schema accepts, and what it refuses the schema refuses."""
+    if kind == "sidecar":
+        (tmp_path / "g.md").write_text("# G\n")
+        accepted = loader_accepts_sidecar(text, tmp_path)
+    else:
+        (tmp_path / "upstream").mkdir()
+        accepted = loader_accepts_manifest(text, tmp_path)
+    assert accepted is good
+    assert (schema_errors(kind, text) == []) is good
