@@ -48,3 +48,8 @@ def one_line(text: object) -> str:
     """Text for one line of structure (a name, an attribute, a heading, a list item): `clean_text` with
     line breaks and tabs turned into spaces."""
     return clean_text(text).replace("\n", " ").replace("\t", " ")
+
+
+def plural(n: int, word: str) -> str:
+    """`1 guide`, `3 guides`: counts in summaries (regular English plurals only)."""
+    return f"{n} {word}{'' if n == 1 else 's'}"

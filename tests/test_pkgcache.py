@@ -78,7 +78,7 @@ def test_prune_drops_least_recently_used_downloads_with_their_head_files(cache):
 
 def test_status_without_daemon_is_not_running(cache):
     st = pkgcache.status()
-    assert not st.running and st.pid is None and st.size == 0
+    assert not st.running and st.pid is None and pkgcache.disk_size() == 0
     assert "not running" in st.describe() or "not installed" in st.describe()
 
 

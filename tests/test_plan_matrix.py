@@ -17,7 +17,7 @@ from doctest_runner.image.recipe import load_recipe
 from doctest_runner.model import DocResult, HostInfo, RunResult
 from doctest_runner.plan import plan_matrix, plan_paths
 from doctest_runner.report.terminal import summary_text
-from doctest_runner.run.runner import run_label
+from doctest_runner.run.runner import run_labels
 from report_sample import sample
 
 GUIDE = textwrap.dedent("""\
@@ -83,9 +83,9 @@ def test_a_broken_file_is_reported_once_not_per_image(guide: Path, tmp_path: Pat
 
 def test_run_labels_tell_the_same_guide_apart_only_in_a_matrix(guide: Path):
     ps = plan_matrix([str(guide)], images=["debian-12", "debian-13"])
-    assert [run_label(p, ps.plans) for p in ps.plans] == [f"{guide}@debian-12", f"{guide}@debian-13"]
+    assert run_labels(ps.plans) == [f"{guide}@debian-12", f"{guide}@debian-13"]
     single = plan_paths([str(guide)]).plans
-    assert run_label(single[0], single) == str(guide)
+    assert run_labels(single) == [str(guide)]
 
 
 def test_list_takes_image_more_than_once(guide: Path, capsys):

@@ -185,7 +185,8 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     from doctest_runner.vm import pkgcache
 
     apt_cache = pkgcache.status()  # an optimisation: missing or stopped is a warning, never a reason a run cannot go
-    add("package cache", "ok" if apt_cache.running else "warn", apt_cache.describe())
+    add("package cache", "ok" if apt_cache.running else "warn",
+        f"{apt_cache.describe()} ({human(pkgcache.disk_size())} cached)")
     stale = stale_vms()
     add("stale VMs", "warn" if stale else "ok",
         f"{len(stale)} left by dead harness processes: {', '.join(stale)} (--fix removes them)" if stale else "none")

@@ -120,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         steps = [*plan.setup, *plan.steps]
         i = guide.resumed  # --from-checkpoint: the steps above came with the checkpoint
         if args.from_checkpoint and i:
-            print(f"walk: {i} step(s) restored from a checkpoint; going on at {steps[min(i, len(steps) - 1)].path}:"
-                  f"{steps[min(i, len(steps) - 1)].line}")
+            where = f"at {steps[i].path}:{steps[i].line}" if i < len(steps) else "with no step left"
+            print(f"walk: {i} step(s) restored from a checkpoint; going on {where}")
         elif args.from_checkpoint:
             print("walk: no checkpoint matches this guide's steps (run it with `doctest-runner run` first); "
                   "from the first step")

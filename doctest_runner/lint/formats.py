@@ -21,7 +21,7 @@ from doctest_runner import __version__
 from doctest_runner.lint.rules import RULES
 from doctest_runner.model import DoctestError, Finding
 from doctest_runner.report.github import Level, annotation
-from doctest_runner.text import one_line
+from doctest_runner.text import one_line, plural
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -32,14 +32,10 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _GITHUB_LEVEL: dict[str, Level] = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def summary(findings: list[Finding], docs: int) -> str:
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
-    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(docs, 'doc')}"
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {plural(docs, 'doc')}"
 
 
 def with_hint(f: Finding) -> str:

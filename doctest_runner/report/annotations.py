@@ -32,7 +32,7 @@ from doctest_runner.model import DoctestError, RunResult
 from doctest_runner.report import data
 from doctest_runner.report.checklist import md
 from doctest_runner.report.github import Level, annotation
-from doctest_runner.text import one_line
+from doctest_runner.text import one_line, plural
 
 KINDS = ("github",)
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -177,10 +177,6 @@ def annotation_lines(run: RunResult, plan_errors: list[DoctestError] | None = No
     return [a.command() for a in run_annotations(run, plan_errors)]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def step_summary_markdown(run: RunResult, plan_errors: list[DoctestError] | None = None) -> str:
     """The job summary: verdict, totals, and a table of every broken step, failed check and guide that
     could not run (doc bugs first), each at `file:line`."""
@@ -194,19 +190,19 @@ def step_summary_markdown(run: RunResult, plan_errors: list[DoctestError] | None
         f"## doctest-runner: {verdict}",
         "",
         (f"Run {md(run.run_id)} on {md(', '.join(images) or 'no image')} ({md(run.host.accel)}): "
-         f"{_plural(docs['total'], 'guide')} ({', '.join(doc_parts) or 'none run'}), "
-         f"{_plural(steps['total'], 'step')} ({', '.join(step_parts) or 'none'})."),
+         f"{plural(docs['total'], 'guide')} ({', '.join(doc_parts) or 'none run'}), "
+         f"{plural(steps['total'], 'step')} ({', '.join(step_parts) or 'none'})."),
         "",
     ]
     found = [a for a in run_annotations(run, plan_errors) if a.group != "output"]
     counts = [
-        f"**{_plural(groups['doc'], 'doc bug')}**",
-        f"{_plural(groups['environment'], 'environment problem')} (not the docs' fault)",
+        f"**{plural(groups['doc'], 'doc bug')}**",
+        f"{plural(groups['environment'], 'environment problem')} (not the docs' fault)",
     ]
     if s["after_failure"]:
         counts.append(f"{s['after_failure']} failed after an earlier failure")
     if s["checks_failed"]:
-        counts.append(_plural(s["checks_failed"], "failed check"))
+        counts.append(plural(s["checks_failed"], "failed check"))
     not_run = sum(1 for a in found if a.group == "could not run")
     if not_run:
         counts.append(f"{not_run} could not run")

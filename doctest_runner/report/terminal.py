@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from doctest_runner.model import RunResult
 from doctest_runner.report import data
-from doctest_runner.text import clean_text, one_line
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+from doctest_runner.text import clean_text, one_line, plural
 
 
 def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None = None) -> str:
@@ -25,8 +21,8 @@ def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None =
     step_parts = [f"{steps[k]} {k}" for k in ("passed", "failed", "error", "not-run", "skipped") if steps[k]]
     lines = [
         f"doctest-runner run {run.run_id} ({run.host.accel}: {run.host.why})",
-        (f"{_plural(docs['total'], 'guide')}: {', '.join(doc_parts) or 'none run'}; "
-         f"{_plural(steps['total'], 'step')}: {', '.join(step_parts) or 'none'}"),
+        (f"{plural(docs['total'], 'guide')}: {', '.join(doc_parts) or 'none run'}; "
+         f"{plural(steps['total'], 'step')}: {', '.join(step_parts) or 'none'}"),
     ]
     images = list(dict.fromkeys(d.image for d in run.docs))
     if len(images) > 1:  # a matrix (--image given more than once): each image's guides on their own
@@ -39,8 +35,8 @@ def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None =
     broken = data.broken_steps(run)
     if broken:
         lines.append(
-            f"{_plural(len(broken), 'broken step')}: {_plural(groups['doc'], 'doc bug')}, "
-            f"{_plural(groups['environment'], 'environment problem')}"
+            f"{plural(len(broken), 'broken step')}: {plural(groups['doc'], 'doc bug')}, "
+            f"{plural(groups['environment'], 'environment problem')}"
             + (f", {s['after_failure']} after an earlier failure" if s["after_failure"] else "")
         )
     for title, group in (("doc bugs", "doc"), ("environment problems (not the docs' fault)", "environment")):
@@ -68,7 +64,7 @@ def summary_text(run: RunResult, *, max_width: int = 160, wall_s: float | None =
         lines += other
     warned = [(doc, sr) for doc in run.docs for sr in doc.steps if sr.output_warning and not data.is_broken(sr)]
     if warned:
-        lines.append(f"{_plural(len(warned), 'output warning')}:")
+        lines.append(f"{plural(len(warned), 'output warning')}:")
         for _doc, sr in warned:
             lines.append(f"  WARN {data.location(sr)} {sr.output_warning}")
     verdict = "PASSED" if s["passed"] else "FAILED"

@@ -130,11 +130,12 @@ class GuideRun:
             self._session = session
             probe = session.run(KVM_PROBE, timeout=60)
             self.kvm_available = probe.exit_code == 0
+            restored = start_from is not None and getattr(machine, "restored_from", None) is start_from
             if self.options.package_cache and self.vm_host is None:  # a remote host's guests cannot reach it
                 self._use_package_cache(machine, True)
-            elif start_from is not None and getattr(machine, "restored_from", None) is start_from:
+            elif restored:
                 self._use_package_cache(machine, False)  # a checkpoint from a run with the cache: without it now
-            if start_from is not None and getattr(machine, "restored_from", None) is start_from:
+            if restored:
                 from doctest_runner.run import checkpoint as fast
 
                 fast.adopt_session(self, start_from)  # fixtures and shell state came with the checkpoint

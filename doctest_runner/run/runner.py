@@ -13,6 +13,7 @@ import secrets
 import signal
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -74,19 +75,17 @@ def exit_status(run: RunResult, fail_on: str = "any") -> int:
     return 0
 
 
-def run_label(plan: Plan, plans: list[Plan]) -> str:
-    """How progress, artifacts and ordering name a guide's run: its path, or `path@image` when the same guide
-    runs on several images (`--image a --image b`)."""
-    if sum(1 for p in plans if p.path == plan.path) > 1:
-        return f"{plan.path}@{plan.image}"
-    return plan.path
+def run_labels(plans: list[Plan]) -> list[str]:
+    """How progress, artifacts and the active-VM table name each guide's run (parallel to `plans`): its path, or
+    `path@image` when the same guide runs on several images (`--image a --image b`)."""
+    count = Counter(p.path for p in plans)
+    return [f"{p.path}@{p.image}" if count[p.path] > 1 else p.path for p in plans]
 
 
 class _Progress:
     """Live progress per guide (rich), or plain lines when not on a terminal."""
 
-    def __init__(self, enabled: bool, plans: list[Plan]):
-        self._plans = plans
+    def __init__(self, enabled: bool, plans: list[Plan], labels: list[str]):
         self._lock = threading.Lock()
         self._rich = None
         self._tasks: dict[str, TaskID] = {}
@@ -104,20 +103,19 @@ class _Progress:
                     TimeElapsedColumn(),
                     console=console,
                 )
-                for p in plans:
-                    label = run_label(p, plans)
+                for p, label in zip(plans, labels):
                     self._tasks[label] = self._rich.add_task("queued", total=len(p.steps) or 1, guide=label)
                 self._rich.start()
         self._enabled = enabled
 
-    def update(self, plan: Plan, message: str, advance: int = 0) -> None:
+    def update(self, label: str, message: str, advance: int = 0) -> None:
         if not self._enabled:
             return
         with self._lock:
             if self._rich is not None:
-                self._rich.update(self._tasks[run_label(plan, self._plans)], description=message, advance=advance)
+                self._rich.update(self._tasks[label], description=message, advance=advance)
             else:
-                print(f"[{run_label(plan, self._plans)}] {message}", flush=True)
+                print(f"[{label}] {message}", flush=True)
 
     def log(self, text: str) -> None:
         if self._rich is not None:
@@ -150,7 +148,8 @@ def run_plans(
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         host=host,
     )
-    progress = _Progress(options.progress, plans)
+    labels = run_labels(plans)
+    progress = _Progress(options.progress, plans, labels)
     say = log or progress.log
     writer = JsonReportWriter(out / "report.json", run)
     lock = threading.Lock()
@@ -174,7 +173,7 @@ def run_plans(
         if cancelled.is_set():
             raise KeyboardInterrupt
         def on_output(step: Step, stream: str, text: str) -> None:
-            progress.update(plan, f"line {step.line}: {step.command.splitlines()[0][:50]}")
+            progress.update(labels[index], f"line {step.line}: {step.command.splitlines()[0][:50]}")
 
         vm_host = scheduler.acquire() if scheduler is not None else None
         if cancelled.is_set():  # woke up after Ctrl-C: boot nothing more
@@ -184,7 +183,7 @@ def run_plans(
         gr = GuideRun(
             plan=plan,
             options=options.guide,
-            artifacts_dir=out / "artifacts" / slug(run_label(plan, plans)),
+            artifacts_dir=out / "artifacts" / slug(labels[index]),
             run_id=f"{run.run_id}-{index}",
             on_output=on_output,
             log=say,
@@ -195,8 +194,8 @@ def run_plans(
             gr.prefix_wait = prefixes.wait.get(index)
             gr.prefix_publish = dict(prefixes.publish.get(index, {}))
         with lock:
-            active[run_label(plan, plans)] = gr
-        progress.update(plan, "booting")
+            active[labels[index]] = gr
+        progress.update(labels[index], "booting")
         try:
             result = gr.run_all()
         except KeyboardInterrupt:
@@ -205,10 +204,10 @@ def run_plans(
             result = gr.abort(f"{type(exc).__name__}: {exc}")
         finally:
             with lock:
-                active.pop(run_label(plan, plans), None)
+                active.pop(labels[index], None)
             if scheduler is not None:
                 scheduler.release(vm_host)
-        progress.update(plan, result.status, advance=len(plan.steps))
+        progress.update(labels[index], result.status, advance=len(plan.steps))
         return result
 
     def on_term(signum, frame):

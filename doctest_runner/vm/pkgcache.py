@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
+import shlex
 import socket
 import subprocess
 import time
@@ -46,7 +46,6 @@ class CacheStatus:
     pid: int | None
     port: int
     root: Path
-    size: int  # bytes on disk
 
     def describe(self) -> str:
         if not self.installed:
@@ -54,7 +53,7 @@ class CacheStatus:
         if not self.running:
             return f"apt-cacher-ng installed, not running (`doctor --fix` starts it on 127.0.0.1:{self.port})"
         return (f"apt-cacher-ng on 127.0.0.1:{self.port} (pid {self.pid}), guests reach it as "
-                f"{GUEST_HOST}:{self.port}; {self.size / 2**20:.0f} MiB cached in {self.root}")
+                f"{GUEST_HOST}:{self.port}; files in {self.root}")
 
 
 def root() -> Path:
@@ -93,9 +92,11 @@ def disk_size() -> int:
 
 
 def status() -> CacheStatus:
+    """Whether our daemon runs (its size on disk is `disk_size()`: a walk of the cache, kept off this path,
+    which every run's start takes)."""
     pid = _pid()
     return CacheStatus(installed=Path(DAEMON).is_file(), running=pid is not None and _answers(), pid=pid,
-                       port=PORT, root=root(), size=disk_size())
+                       port=PORT, root=root())
 
 
 def config_text(base: Path, port: int = PORT) -> str:
@@ -140,16 +141,6 @@ def start(log=print) -> CacheStatus:
     return st
 
 
-def stop() -> bool:
-    """Stop our daemon (by its pid file, never by name)."""
-    pid = _pid()
-    if pid is None:
-        return False
-    with contextlib.suppress(OSError):
-        os.kill(pid, 15)
-    return True
-
-
 def prune(max_size: int) -> int:
     """Delete the least recently used cached files until the package cache fits `max_size`; returns bytes freed.
     apt-cacher-ng keeps a `.head` file beside each download; both go together."""
@@ -186,13 +177,6 @@ def guest_setup_command(enabled: bool) -> str:
               f"then echo http://{GUEST_HOST}:{PORT}; else echo DIRECT; fi\n")
     conf = ("// doctest-runner: http package downloads through the host's cache (apt-cacher-ng)\n"
             f'Acquire::http::Proxy-Auto-Detect "{GUEST_HELPER}";\n')
-    return (f"mkdir -p {Path(GUEST_HELPER).parent} && printf %s {_q(helper)} > {GUEST_HELPER} && "
-            f"chmod 755 {GUEST_HELPER} && printf %s {_q(conf)} > {GUEST_CONF}")
+    return (f"mkdir -p {Path(GUEST_HELPER).parent} && printf %s {shlex.quote(helper)} > {GUEST_HELPER} && "
+            f"chmod 755 {GUEST_HELPER} && printf %s {shlex.quote(conf)} > {GUEST_CONF}")
 
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def installed() -> bool:
-    return shutil.which("apt-cacher-ng") is not None or Path(DAEMON).is_file()
