@@ -51,12 +51,12 @@ def main() -> int:
         return 0
 
     from doctest_runner.image import build_image
-    from doctest_runner.vm import boot
+    from doctest_runner.vm import boot, decide_host
 
     image = build_image(args.image)
     with tempfile.TemporaryDirectory(prefix="bench-exec-") as tmp:
         t0 = time.perf_counter()
-        with boot(image, workdir=Path(tmp)) as machine:
+        with boot(image, host=decide_host(), workdir=Path(tmp)) as machine:
             _bench(machine, args, booted=time.perf_counter() - t0)
     return 0
 

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from doctest_runner.parse import parse_file, parse_text
-from doctest_runner.parse.shell import default_checker
+from doctest_runner.shell import default_checker
 from doctest_runner.plan import plan_paths
 
 

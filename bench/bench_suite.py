@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from doctest_runner.run.checkpoint import checkpoint_names, forget_since  # noqa: E402
+from doctest_runner.vm.store import checkpoint_names, forget_since  # noqa: E402
 
 
 # A guide whose steps do real work (an apt install, a virtualenv) and whose last step has a typo, fixed between

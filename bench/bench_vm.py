@@ -23,8 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from doctest_runner.image import build_image, images_dir
-from doctest_runner.vm import boot
-from doctest_runner.vm.snapshot import ensure_state, fresh_machine
+from doctest_runner.vm import boot, decide_host, ensure_state, fresh_machine
 from doctest_runner.vm.state import qemu_pids
 
 
@@ -66,10 +65,11 @@ def main() -> int:
         shutil.rmtree(tmpd, ignore_errors=True)
 
     img = build_image(args.image, log=quiet)
+    host = decide_host()
     ready, totals, rss, rtts = [], [], [], []
     for _ in range(args.boots):
         t0 = time.monotonic()
-        with boot(img) as m:
+        with boot(img, host=host) as m:
             ready.append(m.boot_seconds or 0.0)
             client = m.connect()
             try:
@@ -89,10 +89,11 @@ def main() -> int:
         print(f"ssh exec round trip of `true` on an open connection: median {statistics.median(rtts) * 1000:.0f} ms")
         print(f"memory per VM (qemu RSS after boot, 2048 MiB guest): {statistics.median(rss):.0f} MiB")
     os.environ["DOCTEST_RUNNER_TIMING"] = "1"  # restore() logs where its time goes
-    ensure_state(img, log=quiet)
+    ensure_state(img, host=host, log=quiet)
     restored = []
     for i in range(args.restores):
-        with fresh_machine(img, run_id=f"bench-restore-{os.getpid()}-{i}", log=lambda m: print("   ", m)) as m:
+        with fresh_machine(img, host=host, run_id=f"bench-restore-{os.getpid()}-{i}",
+                           log=lambda m: print("   ", m)) as m:
             restored.append(m.boot_seconds or 0.0)
     if restored:
         print(f"restored VM SSH-ready with a new identity: median {statistics.median(restored):.2f} s "

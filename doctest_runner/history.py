@@ -405,5 +405,38 @@ def summary_text(summary: HistorySummary) -> str:
     return "\n".join(lines)
 
 
+def guide_durations(path: Path | str | None) -> dict[str, list[float]]:
+    """Per guide path, how long each recorded run of it took (its images in one run summed), oldest first.
+
+    For `run --shard`, which balances guides by cost: read-only (opened `mode=ro`), so a shard never changes
+    the history it balances on; a missing file is an empty history (the first run creates it). Skipped and
+    zero-length guides say nothing about cost and are left out.
+    """
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        db = sqlite3.connect(p.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise DoctestError(f"cannot open history: {exc}", str(p)) from None
+    try:
+        if db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'docs'").fetchone() is None:
+            raise DoctestError("not a doctest-runner history database (no docs table)", str(p))
+        rows = db.execute(
+            "SELECT path, run_seq, SUM(duration_s) FROM docs "
+            "WHERE status != 'skipped' AND duration_s > 0 GROUP BY path, run_seq ORDER BY path, run_seq"
+        ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise DoctestError(f"not a doctest-runner history database ({exc})", str(p)) from None
+    finally:
+        db.close()
+    per_guide: dict[str, list[float]] = {}
+    for guide, _seq, seconds in rows:
+        per_guide.setdefault(guide, []).append(float(seconds))
+    return per_guide
+
+
 def summary_json(summary: HistorySummary) -> str:
     return json.dumps(summary.to_dict(), indent=2, ensure_ascii=False)

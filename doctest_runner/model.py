@@ -8,8 +8,13 @@ and the runner never needs to know how the stage before it worked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:  # types only: the ground module imports no SSH library at run time
+    import paramiko
 
 StepKind = Literal["prompted", "bare", "file", "setup", "cleanup", "prose"]
 PlanStatus = Literal["run", "skip"]
@@ -312,3 +317,62 @@ class RunResult:
     started_at: str
     host: HostInfo
     docs: list[DocResult] = field(default_factory=list)
+
+
+class Machine(Protocol):
+    """A booted machine as the rest of the harness may use it, whichever provider made it (vm/providers: cold
+    boot, restore, remote host) or a test's fake.
+
+    Why a Protocol here: run/, exec/, checks/ and cli/ type their machine against this short list, never
+    against a provider's class, so a new way of getting a machine only has to offer these members."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ssh_host(self) -> str: ...
+
+    @property
+    def ssh_port(self) -> int: ...
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def key_path(self) -> Path: ...
+
+    @property
+    def host_key(self) -> str | None:
+        """"ssh-ed25519 AAAA..." the guest must present; None: an image built before keys were recorded."""
+        ...
+
+    @property
+    def host(self) -> HostInfo | None:
+        """The acceleration it runs with (None: a fake or unknown)."""
+        ...
+
+    @property
+    def restored_from(self) -> object | None:
+        """The saved state or checkpoint it was restored from; None after a cold boot."""
+        ...
+
+    def connect(self, user: str | None = None, timeout: float = 10, retry_s: float = 20) -> paramiko.SSHClient:
+        """A logged-in SSH client as `user` (default: the image's user), the guest's host key pinned."""
+        ...
+
+    def kept_hint(self) -> str:
+        """How to reach it when it is kept for review (--keep-on-failure)."""
+        ...
+
+    def destroy(self) -> None: ...
+
+
+class GuestTerminal(Protocol):
+    """The guide's terminal on its machine: runs planned steps in one shell state, and harness commands."""
+
+    def run_step(self, step: Step, *, default_timeout: float | None = 600,
+                 on_output: Callable[[str, str], None] | None = None) -> ExecResult:
+        """`on_output(stream, text)` sees the step's output as it arrives (exec/output.py's OnOutput)."""
+        ...
+
+    def capture(self, cmd: str, *, root: bool = True, timeout: float = 120) -> str: ...

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from doctest_runner.model import DoctestError, Plan, Step, StepResult
+from doctest_runner.plan import plan_paths
 from doctest_runner.run.guide import GuideOptions, GuideRun, MachineBackend, slug
 from doctest_runner.run.select import needed_steps, step_keywords
 
@@ -101,8 +102,6 @@ def _arg(config: pytest.Config, path: Path) -> str:
 
 
 def _plans(config: pytest.Config, args: list[str]) -> list[Plan]:
-    from doctest_runner.plan import plan_paths
-
     planset = plan_paths(args, source=config.getoption("--dr-source"), image=config.getoption("--dr-image"))
     if planset.errors:
         raise pytest.UsageError("; ".join(str(e) for e in planset.errors))
@@ -162,9 +161,10 @@ class _GuideNode(pytest.Collector):
             accel=cfg.getoption("--dr-accel"),
             image=cfg.getoption("--dr-image"),
         )
-        from doctest_runner.run.runner import new_run_id
-
         out = Path(cfg.getoption("--dr-out"))
+        # lazy: the VM layer loads paramiko and libvirt; pytest loads this plugin in every session of the env
+        from doctest_runner.vm import new_run_id
+
         self.guide = GuideRun(
             plan=self.plan, options=opts, artifacts_dir=out / slug(self.plan.path), run_id=new_run_id(),
             log=lambda s: None, backend=cfg.hook.pytest_doctest_runner_backend(config=cfg),

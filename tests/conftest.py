@@ -22,16 +22,16 @@ def built_image():
 @pytest.fixture
 def machine(built_image, tmp_path):
     """A fresh VM (TCG here) reachable over SSH; its console log is in tmp_path; destroyed after the test."""
-    from doctest_runner.vm import boot
+    from doctest_runner.vm import boot, decide_host
 
-    with boot(built_image, workdir=tmp_path) as m:
+    with boot(built_image, host=decide_host(), workdir=tmp_path) as m:
         yield m
 
 @pytest.fixture
 def own_checkpoints():
     """Checkpoints a test's runs save (hundreds of MiB each) are removed after it, with the layers only they
     used; checkpoints that existed before the test are left alone."""
-    from doctest_runner.run.checkpoint import checkpoint_names, forget_since
+    from doctest_runner.vm.store import checkpoint_names, forget_since
 
     before = checkpoint_names()
     yield

@@ -18,7 +18,7 @@ from doctest_runner.model import ExecResult
 
 
 class FakeMachine:
-    """A machine as doctest_runner/vm/interface.py's GuestMachine says (GuideRun reads its name, host, destroy
+    """A machine as doctest_runner/model.py's Machine protocol says (GuideRun reads its name, host, destroy
     and kept_hint); its SSH address leads nowhere, since the fake terminal never connects."""
 
     name = "fake-machine"

@@ -280,7 +280,7 @@ class Ran(Exception):
 def no_vm(monkeypatch):
     import doctest_runner.cli.run_cmd as run_cmd
 
-    def host_ready():
+    def host_ready(accel=None):
         return SimpleNamespace(accel="tcg", why="test", cpu_mode="", nested=False)
 
     def run_plans(plans, options, host=None):
@@ -300,7 +300,7 @@ def test_run_changed_runs_only_the_touched_guides(repo, capsys, no_vm):
 def test_run_changed_with_nothing_changed_exits_0_before_any_vm(repo, capsys, monkeypatch):
     import doctest_runner.cli.run_cmd as run_cmd
 
-    def no_host():
+    def no_host(accel=None):
         raise AssertionError("a VM host was asked for although nothing changed")
 
     monkeypatch.setattr(run_cmd, "check_host_ready", no_host)

@@ -1,4 +1,4 @@
-"""Pure parts of exec: splitting a step into top-level commands and the generated step script."""
+"""Pure parts of exec: the generated step script (splitting into units is tests/test_shell_split.py)."""
 
 from __future__ import annotations
 
@@ -8,48 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doctest_runner.exec.script import build_script, is_reboot_command, split_units
+from doctest_runner.exec import build_script, is_reboot_command
+from doctest_runner.shell import split_units
 
 
 def spans(command: str) -> list[tuple[int, int]]:
     return [(u.start, u.end) for u in split_units(command)]
-
-
-def test_simple_lines_are_one_unit_each():
-    assert spans("apt-get update\napt-get install -y curl\necho done") == [(0, 0), (1, 1), (2, 2)]
-
-
-def test_continuations_and_operators_join_lines():
-    cmd = "cd kata && \\\n  make && \\\n  make install\necho a |\n  tr a b\nfalse ||\n  true"
-    assert spans(cmd) == [(0, 2), (3, 4), (5, 6)]
-
-
-def test_even_backslashes_do_not_continue():
-    assert spans("echo a\\\\\necho b") == [(0, 0), (1, 1)]
-
-
-def test_heredoc_is_one_unit_even_with_quotes_inside():
-    cmd = "cat <<EOF | sudo tee /etc/x.conf\nit's \"quoted\" $HOME\nif\nEOF\necho next"
-    assert spans(cmd) == [(0, 3), (4, 4)]
-
-
-def test_heredoc_with_dash_and_quoted_word():
-    cmd = "cat <<-'END'\n\tvalue\n\tEND\nls"
-    assert spans(cmd) == [(0, 2), (3, 3)]
-
-
-def test_compound_commands():
-    cmd = "for i in 1 2; do\n  echo $i\ndone\nif true; then\n  x=1\nfi\nf() {\n  echo f\n}\ncase a in\n  a) ;;\nesac"
-    assert spans(cmd) == [(0, 2), (3, 5), (6, 8), (9, 11)]
-
-
-def test_open_quote_runs_to_the_end():
-    assert spans('echo "abc\nmore\nstill') == [(0, 2)]
-
-
-def test_syntax_error_stays_its_own_unit():
-    # `fi` alone never becomes valid by adding lines: it is a unit, bash reports it when it runs
-    assert spans("echo a\nfi\necho b") == [(0, 0), (1, 1), (2, 2)]
 
 
 def test_comments_and_blank_lines_get_no_check():

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.vm
 
 @pytest.fixture(scope="module")
 def vm(built_image, tmp_path_factory):
-    from doctest_runner.vm import boot
+    from doctest_runner.vm import boot, decide_host
 
-    with boot(built_image, workdir=tmp_path_factory.mktemp("exec-vm")) as m:
+    with boot(built_image, host=decide_host(), workdir=tmp_path_factory.mktemp("exec-vm")) as m:
         yield m
 
 

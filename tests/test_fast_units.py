@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 
 from doctest_runner.model import Step, StepOptions
-from doctest_runner.run.checkpoint import (
+from doctest_runner.run.checkpoint import checkpoint_points, sequence_keys
+from doctest_runner.run.prefix import plan_prefixes
+from doctest_runner.vm.providers import identity_script
+from doctest_runner.vm.store import (
+    HEADER,
     Entry,
-    checkpoint_points,
+    StateKey,
     parse_size,
     plan_eviction,
-    sequence_keys,
+    read_save_xml,
+    retarget_xml,
+    rewrite_save_image,
 )
-from doctest_runner.run.prefix import plan_prefixes
-from doctest_runner.vm.snapshot import HEADER, StateKey, identity_script, read_save_xml, retarget_xml, rewrite_save_image
 
 
 def step(cmd: str, line: int = 1, path: str = "a.md", heading=("H",), **opts) -> Step:

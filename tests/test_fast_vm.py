@@ -11,19 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from doctest_runner.vm.snapshot import _guest, ensure_state, fresh_machine
+from doctest_runner.vm import decide_host, ensure_state, fresh_machine
+from doctest_runner.vm.machine import guest_run
 
 pytestmark = pytest.mark.vm
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_two_restored_vms_have_their_own_keys_ids_and_ports(built_image, tmp_path):
-    ensure_state(built_image)
+    ensure_state(built_image, host=decide_host())
     with contextlib.ExitStack() as stack:
-        ms = [stack.enter_context(fresh_machine(built_image, run_id=f"fast-{i}-{tmp_path.name[-8:]}",
-                                                workdir=tmp_path)) for i in range(2)]
+        ms = [stack.enter_context(fresh_machine(built_image, host=decide_host(),
+                                                run_id=f"fast-{i}-{tmp_path.name[-8:]}", workdir=tmp_path))
+              for i in range(2)]
         assert all(m.restored_from is not None for m in ms)
-        seen = [_guest(m, "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub")[1] for m in ms]
+        seen = [guest_run(m, "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub")[1] for m in ms]
         assert seen[0] != seen[1] and ms[0].ssh_port != ms[1].ssh_port
         ids = [s.split()[0] for s in seen]
         assert ids[0] != ids[1]
@@ -33,7 +35,7 @@ def test_two_restored_vms_have_their_own_keys_ids_and_ports(built_image, tmp_pat
 
 
 def test_corrupt_state_falls_back_to_cold_boot(built_image, tmp_path):
-    state = ensure_state(built_image)
+    state = ensure_state(built_image, host=decide_host())
     logs: list[str] = []
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -41,10 +43,10 @@ def test_corrupt_state_falls_back_to_cold_boot(built_image, tmp_path):
     from dataclasses import replace
 
     broken = replace(state, path=bad)
-    with fresh_machine(built_image, run_id=f"fast-bad-{tmp_path.name[-8:]}", workdir=tmp_path, start_from=broken,
-                       log=logs.append) as m:
+    with fresh_machine(built_image, host=decide_host(), run_id=f"fast-bad-{tmp_path.name[-8:]}", workdir=tmp_path,
+                       start_from=broken, log=logs.append) as m:
         assert m.restored_from is None
-        assert _guest(m, "true")[0] == 0
+        assert guest_run(m, "true")[0] == 0
     assert any("cold boot" in line for line in logs), logs
 
 

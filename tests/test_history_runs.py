@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from doctest_runner.cli import main
-from doctest_runner.history import History, command_hash, summary_text
+from doctest_runner.history import History, command_hash, guide_durations, summary_text
 from doctest_runner.model import DocResult, DoctestError, HostInfo, RunResult, Step, StepResult
 
 INSTALL = "docs/installation.md"
@@ -208,3 +208,34 @@ def test_empty_history_file_from_another_tool_is_rejected(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     with pytest.raises(DoctestError, match="not a doctest-runner history database"):
         History(other).summary()
+
+
+# -- guide_durations: what `run --shard` balances on -------------------------------------------------------------
+def _timed(path: str, seconds: float, status: str = "passed", image: str = "debian-12") -> DocResult:
+    return DocResult(path, image, status, seconds, [])
+
+
+def test_guide_durations_sum_images_per_run_oldest_first_and_leave_the_file_alone(tmp_path):
+    db = tmp_path / "history.sqlite"
+    h = History(db)
+    for k, (a, b) in enumerate([(100.0, 10.0), (900.0, 11.0), (120.0, 12.0)]):
+        h.record(RunResult(f"r{k}", "2026-01-01T00:00:00+00:00", HostInfo(accel="tcg", why="test"),
+                           [_timed("a.md", a), _timed("b.md", b), _timed("b.md", 2.0, image="ubuntu-24.04")]))
+    h.record(RunResult("r-skip", "2026-01-02T00:00:00+00:00", HostInfo(accel="tcg", why="test"),
+                       [_timed("a.md", 50.0, status="skipped"), _timed("c.md", 0.0)]))
+    before = db.read_bytes()
+    got = guide_durations(db)
+    assert db.read_bytes() == before  # opened read-only
+    assert got == {"a.md": [100.0, 900.0, 120.0], "b.md": [12.0, 13.0, 14.0]}  # skipped and 0 s left out
+
+
+def test_guide_durations_of_no_history_is_empty_and_of_a_foreign_file_one_line_error(tmp_path):
+    assert guide_durations(None) == {} and guide_durations(tmp_path / "none.sqlite") == {}
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(DoctestError) as exc:
+        guide_durations(other)
+    assert "no docs table" in str(exc.value) and str(other) in str(exc.value) and "\n" not in str(exc.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from doctest_runner.image import build_image
-from doctest_runner.vm import boot, connect
+from doctest_runner.vm import boot, connect, decide_host
 from doctest_runner.vm.state import qemu_pids, vms_dir
 
 pytestmark = pytest.mark.vm
@@ -51,7 +51,7 @@ def test_import_makes_a_seed_and_takes_the_kernel_out(cloud_image):
 
 def test_cloud_image_boots_and_cloud_init_creates_the_user(cloud_image, tmp_path):
     img, _, _ = cloud_image
-    with boot(img, workdir=tmp_path, boot_timeout=600) as m:
+    with boot(img, host=decide_host(), workdir=tmp_path, boot_timeout=600) as m:
         name = m.name
         client = m.connect()
         try:

@@ -145,11 +145,11 @@ def test_list_and_prune_keep_current_and_remove_stale(tmp_path):
     assert infos[cur].size >= 4096
     img = cache.BuiltImage.from_dir(cur, key)
     assert img.base == cur / "base.qcow2" and img.kernel is None and img.user == "tester"
-    removed = build.prune_images(idir, log=lambda m: None)
+    removed = build.prune_images(idir, in_use={}, log=lambda m: None)
     assert set(removed) >= {old, gone}
     assert cur.exists() and not old.exists() and not gone.exists()
     assert not (idir / ".tmp-debian-12-x-999999999").exists()
-    build.prune_images(idir, all=True, log=lambda m: None)
+    build.prune_images(idir, in_use={}, all=True, log=lambda m: None)
     assert not cur.exists()
 
 
@@ -223,7 +223,7 @@ def test_remove_tree_refuses_nothing_it_should_delete(tmp_path):
 
 
 def test_prune_keeps_a_base_a_live_vm_sits_on(tmp_path, monkeypatch):
-    from doctest_runner.vm.state import vms_dir, write_owner
+    from doctest_runner.vm.state import bases_in_use, vms_dir, write_owner
 
     monkeypatch.setenv("DOCTEST_RUNNER_CACHE", str(tmp_path))
     idir = tmp_path / "images"
@@ -233,7 +233,7 @@ def test_prune_keeps_a_base_a_live_vm_sits_on(tmp_path, monkeypatch):
     vmdir.mkdir()
     write_owner(vmdir, "doctest-user", base=stale / "base.qcow2")  # owner: this live process
     messages: list[str] = []
-    assert build.prune_images(idir, all=True, log=messages.append) == []
+    assert build.prune_images(idir, in_use=bases_in_use(), all=True, log=messages.append) == []
     assert stale.exists() and any("in use by doctest-user" in m for m in messages)
     (vmdir / "owner.json").unlink()
-    assert build.prune_images(idir, all=True, log=messages.append) == [stale]
+    assert build.prune_images(idir, in_use=bases_in_use(), all=True, log=messages.append) == [stale]

@@ -2,7 +2,7 @@
 
 Against a real sshd on 127.0.0.1 (tests/remote_host.py) that starts only after the login began: without the
 retry the declared checks would fail with the refused connection instead of checking their file, and
-`Machine.connect` would raise (as it did after cloud-init restarted a guest's sshd right after boot).
+`LibvirtMachine.connect` would raise (as it did after cloud-init restarted a guest's sshd right after boot).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from remote_host import LoopbackSSHD, _free_port, _keygen, sshd_binary
 
 from doctest_runner.checks.testinfra import run_checks
 from doctest_runner.model import Check, HostInfo
-from doctest_runner.vm.machine import Machine
+from doctest_runner.vm.machine import LibvirtMachine
 
 pytestmark = pytest.mark.skipif(sshd_binary() is None or os.geteuid() != 0,
                                 reason="needs root and sshd (apt-get install openssh-server; .ci/setup does)")
@@ -47,7 +47,7 @@ def test_machine_connect_retries_a_refused_connection_not_a_refused_key(tmp_path
     sshd = LoopbackSSHD(tmp_path / "sshd", port=_free_port())
     sshd.workdir.mkdir()
     _keygen(sshd.key)  # the client key exists before its sshd does
-    machine = Machine(name="doctest-login-retry", ssh_host="127.0.0.1", ssh_port=sshd.port, user="root",
+    machine = LibvirtMachine(name="doctest-login-retry", ssh_host="127.0.0.1", ssh_port=sshd.port, user="root",
                       key_path=sshd.key, console_log=tmp_path / "console.log", overlay=tmp_path / "overlay.qcow2",
                       host=HostInfo(accel="tcg", why="test"))
     with pytest.raises(OSError):  # nothing listens yet (paramiko: NoValidConnectionsError), and no retry asked for

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from doctest_runner.checks.output import OutputMismatch, compare_output
+from doctest_runner.classify import verdict_for_mismatch
 
 
 def test_identical_after_normalisation():
@@ -74,3 +75,16 @@ def test_text_always_matches_itself_and_a_lone_wildcard(lines):
     text = "\n".join(lines)
     assert compare_output(text, text) is None
     assert compare_output("...", text) is None
+
+
+def test_one_wording_of_the_mismatch_verdict():
+    """The runner (`output=check`) and `classify` word an output mismatch through the same function."""
+    m = compare_output("Debian 12\n", "Debian 13\n")
+    assert m is not None
+    v = verdict_for_mismatch(m)
+    assert v.category == "output-mismatch" and v.group == "doc"
+    assert v.explanation == ('the output differs from the documented output: line 1 of the expected output: '
+                             'expected "Debian 12", got "Debian 13"')
+    assert v.evidence == "Debian 13"
+    blank = compare_output("a\nb\n", "a\n\nb\n")  # the printed line where it differs is empty: shown as empty
+    assert blank is not None and verdict_for_mismatch(blank).evidence == ""

@@ -15,7 +15,7 @@ from doctest_runner.image.recipe import load_recipe
 from doctest_runner.model import ExecResult, Step
 from doctest_runner.parse import parse_file, parse_text
 from doctest_runner.plan import parse_sidecar, plan_doc
-from doctest_runner.plan.platform import platform_from_fields, read_title
+from doctest_runner.plan.platform import platform_from_fields, read_title, recipe_platform
 from doctest_runner.plan.scope import platform_targets
 
 DATA = Path(__file__).parent / "data" / "platform"
@@ -138,14 +138,15 @@ def test_tool_rule(command, skipped):
 
 def test_recipe_declares_its_platform_and_platform_fields_are_not_hashed(tmp_path):
     rec = load_recipe("debian-12")
-    assert rec.platform.distro == "debian" and rec.platform.package_manager == "apt"
+    assert recipe_platform(rec).distro == "debian" and recipe_platform(rec).package_manager == "apt"
     base = "kind: debootstrap\nsuite: noble\ndistro: ubuntu\nrelease: '24.04'\n"
     (tmp_path / "ubuntu-24.04.yaml").write_text(base)
     (tmp_path / "ubuntu-arm.yaml").write_text(base + "arch: arm64\nfamily: debian\n")
     plain = load_recipe("ubuntu-24.04", [tmp_path])
     arm = load_recipe("ubuntu-arm", [tmp_path])
-    assert (plain.platform.distro, plain.platform.release, plain.platform.family) == ("ubuntu", "24.04", "debian")
-    assert arm.platform.arch == "aarch64"
+    got = recipe_platform(plain)
+    assert (got.distro, got.release, got.family) == ("ubuntu", "24.04", "debian")
+    assert recipe_platform(arm).arch == "aarch64"
     (tmp_path / "x.yaml").write_text(base + "name: ubuntu-24.04\n")
     (tmp_path / "y.yaml").write_text(base + "name: ubuntu-24.04\narch: x86_64\npackage_manager: apt\n")
     assert load_recipe(str(tmp_path / "x.yaml")).hash() == load_recipe(str(tmp_path / "y.yaml")).hash()

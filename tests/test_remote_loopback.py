@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from remote_host import LoopbackSSHD, sshd_binary
 
-from doctest_runner.vm.remote import REMOTE_PREFIX, Forwarder, RemoteHost, parse_host, reap_remote, records_dir
+from doctest_runner.vm.remotehost import REMOTE_PREFIX, Forwarder, RemoteHost, parse_host, reap_remote, records_dir
 
 REPO = Path(__file__).resolve().parents[1]
 EX = "docs_under_test/examples"
@@ -58,7 +58,7 @@ def _leftovers(uri: str, prefix: str) -> list[str]:
 
 def test_forwarder_tunnels_through_the_ssh_connection(endpoint):
     """A local socket whose connections come out of the SSH host: here, the sshd itself answers."""
-    from doctest_runner.vm.remote import ssh_client
+    from doctest_runner.vm.remotehost import ssh_client
 
     client = ssh_client(parse_host(endpoint.uri))
     try:
@@ -82,7 +82,7 @@ def test_forwarder_tunnels_through_the_ssh_connection(endpoint):
 def test_probe_matches_the_local_decision(endpoint):
     """Same machine behind both URIs: the remote decision from capabilities must equal the local one."""
     from doctest_runner.vm import choose_accel
-    from doctest_runner.vm.remote import probe_hosts
+    from doctest_runner.vm.remotehost import probe_hosts
 
     (probe,) = probe_hosts([endpoint.uri])
     assert probe.host.accel == choose_accel(None, env={}).accel
@@ -92,15 +92,19 @@ def test_probe_matches_the_local_decision(endpoint):
 
 
 @pytest.mark.vm
-def test_example_set_on_remote_host_matches_local_and_leaves_nothing(endpoint, pool_env, tmp_path):
-    """The whole example doc set, every guide on the loopback SSH host: the same seeded failures as a local run
-    (tests/test_run_examples.py), console logs fetched back, and nothing of the run left there."""
+def test_three_example_guides_on_remote_host_match_local_and_leave_nothing(endpoint, pool_env, tmp_path):
+    """Three guides of the example set on the loopback SSH host — the clean one with its checks, a permission
+    failure under sudo and a command-not-found — give the same verdicts as a local run
+    (tests/test_run_examples.py), console logs come back, and nothing of the run is left there. (Three, not all
+    ten: every remote guide cold-boots, and the whole set cost 8-10 minutes of the CI budget for no other path.)"""
     from test_run_examples import CLEAN as CLEAN_SET
-    from test_run_examples import SEEDED
+    from test_run_examples import SEEDED as ALL_SEEDED
 
+    SEEDED = {p: v for p, v in ALL_SEEDED.items() if p in (f"{EX}/ip-forward.md", f"{EX}/missing-tool.md")}
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "doctest_runner", "run", EX, "--host", endpoint.uri, "--no-local",
+        [sys.executable, "-m", "doctest_runner", "run", *sorted(CLEAN_SET), *sorted(SEEDED), "--host", endpoint.uri,
+         "--no-local",
          "--out", str(out), "--no-progress"],
         cwd=REPO, capture_output=True, text=True, timeout=2400, env=pool_env)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-3000:]

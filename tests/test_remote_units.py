@@ -9,7 +9,7 @@ import pytest
 
 from doctest_runner.image.cache import BuiltImage
 from doctest_runner.model import DoctestError
-from doctest_runner.vm.remote import (
+from doctest_runner.vm.remotehost import (
     DEFAULT_POOL,
     DEFAULT_POOL_DIR,
     Scheduler,

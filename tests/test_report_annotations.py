@@ -172,7 +172,7 @@ def fake_runner(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "guide.md").write_text("# Guide\n\n```sh\necho hello\n```\n")
-    monkeypatch.setattr(run_cmd, "check_host_ready", lambda: SimpleNamespace(accel="tcg", why="test"))
+    monkeypatch.setattr(run_cmd, "check_host_ready", lambda accel=None: SimpleNamespace(accel="tcg", why="test"))
     monkeypatch.setattr(run_cmd, "run_plans", lambda plans, options, host=None: sample().make_run())
     try:
         from doctest_runner.vm import pkgcache

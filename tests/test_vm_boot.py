@@ -14,9 +14,8 @@ import pytest
 
 from doctest_runner.image import build_image
 from doctest_runner.model import DoctestError
-from doctest_runner.vm import boot, connect, reap_stale
+from doctest_runner.vm import boot, connect, decide_host, new_run_id, reap_stale
 from doctest_runner.vm.accel import cpu_virt_flag
-from doctest_runner.vm.machine import new_run_id
 from doctest_runner.vm.state import qemu_pids, read_owner, save_owner, vms_dir
 
 pytestmark = pytest.mark.vm
@@ -50,7 +49,7 @@ def assert_gone(name: str) -> None:
 @pytest.fixture(scope="module")
 def vm(built_image, tmp_path_factory):
     """One VM shared by the read-only checks below (booting costs ~20 s under TCG)."""
-    with boot(built_image, workdir=tmp_path_factory.mktemp("vm")) as m:
+    with boot(built_image, host=decide_host(), workdir=tmp_path_factory.mktemp("vm")) as m:
         yield m
 
 
@@ -137,7 +136,7 @@ def test_exception_inside_boot_removes_everything(built_image, tmp_path):
     name = f"doctest-{run_id}"
     handler_before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(RuntimeError, match="guide failed"):
-        with boot(built_image, run_id=run_id, workdir=tmp_path) as m:
+        with boot(built_image, host=decide_host(), run_id=run_id, workdir=tmp_path) as m:
             assert name in domain_names() and m.overlay.exists() and qemu_pids(name)
             raise RuntimeError("guide failed")
     assert_gone(name)
@@ -149,7 +148,7 @@ def test_exception_inside_boot_removes_everything(built_image, tmp_path):
 def test_boot_timeout_says_so_with_console_tail_and_cleans_up(built_image, tmp_path):
     run_id = new_run_id()
     with pytest.raises(DoctestError) as ei:
-        with boot(built_image, run_id=run_id, workdir=tmp_path, boot_timeout=4):
+        with boot(built_image, host=decide_host(), run_id=run_id, workdir=tmp_path, boot_timeout=4):
             pass
     msg = str(ei.value)
     assert "not reachable over SSH" in msg and "console" in msg
@@ -159,9 +158,9 @@ def test_boot_timeout_says_so_with_console_tail_and_cleans_up(built_image, tmp_p
 CHILD = textwrap.dedent("""
     import sys, time
     from doctest_runner.image import build_image
-    from doctest_runner.vm import boot
+    from doctest_runner.vm import boot, decide_host
     img = build_image("debian-12", log=lambda m: None)
-    with boot(img, run_id=sys.argv[1], workdir=sys.argv[2], boot_timeout=600):
+    with boot(img, host=decide_host(), run_id=sys.argv[1], workdir=sys.argv[2], boot_timeout=600):
         time.sleep(600)
 """)
 
@@ -199,7 +198,7 @@ def test_keep_leaves_the_vm_until_reaped_with_include_kept(built_image, tmp_path
     run_id = new_run_id()
     name = f"doctest-{run_id}"
     with pytest.raises(DoctestError):
-        with boot(built_image, run_id=run_id, workdir=tmp_path, boot_timeout=3, keep=True):
+        with boot(built_image, host=decide_host(), run_id=run_id, workdir=tmp_path, boot_timeout=3, keep=True):
             pass
     try:
         assert name in domain_names() and (vms_dir() / name / "overlay.qcow2").exists()

@@ -188,6 +188,7 @@ def test_reap_stale_removes_only_dead_owners_directories(tmp_path, monkeypatch):
 
 def test_boot_refuses_a_run_id_in_use_and_leaves_its_directory(tmp_path, monkeypatch):
     from doctest_runner.image.cache import BuiltImage
+    from doctest_runner.model import HostInfo
     from doctest_runner.vm import boot
     from doctest_runner.vm.state import vms_dir
 
@@ -197,13 +198,14 @@ def test_boot_refuses_a_run_id_in_use_and_leaves_its_directory(tmp_path, monkeyp
     write_owner(other, "doctest-taken")  # a live owner: this very process
     img = BuiltImage(name="x", recipe_hash="0", kind="debootstrap", distro="debian", base=tmp_path / "none.qcow2",
                      kernel=None, initrd=None, cmdline="", user="tester", key_path=tmp_path / "k", cache_dir=tmp_path)
-    with pytest.raises(DoctestError, match="already exists"), boot(img, run_id="taken"):
+    tcg = HostInfo(accel="tcg", why="test", cpu_mode="maximum")
+    with pytest.raises(DoctestError, match="already exists"), boot(img, host=tcg, run_id="taken"):
         pass
     assert (other / "owner.json").exists()
-    with pytest.raises(DoctestError, match="invalid run id"), boot(img, run_id="bad id/with slash"):
+    with pytest.raises(DoctestError, match="invalid run id"), boot(img, host=tcg, run_id="bad id/with slash"):
         pass
     # a base that does not exist fails cleanly and leaves nothing behind
     with pytest.raises(DoctestError, match="qemu-img create failed"):
-        with boot(img, run_id="nobase", accel="tcg"):
+        with boot(img, host=tcg, run_id="nobase"):
             pass
     assert not (vms_dir() / "doctest-nobase").exists()

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from doctest_runner.classify.text import clean_lines, trim
+from doctest_runner.text import clean_lines, trim
 
 ELLIPSIS = "..."
 

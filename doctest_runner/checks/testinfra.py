@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from doctest_runner.model import Check, CheckResult
+from doctest_runner.wait import retry
 
 
 def _ssh_config(machine, artifacts_dir: Path) -> Path:
@@ -46,21 +46,16 @@ def _host(machine, artifacts_dir: Path, connect_timeout: float = 60):
     """A testinfra host, logged in. A first login can fail while the guest is busy or its SSH goes through a
     remote host's tunnel ("No existing session"): it is retried, so a check fails for what it checks, not for a
     lost handshake. After `connect_timeout` the checks fail with the last error."""
-    import paramiko
-    import testinfra
+    import paramiko  # lazy: the `vm` extra; `list`, `lint` and reports import checks without it
+    import testinfra  # lazy: the `vm` extra (pytest-testinfra), as above
 
-    from doctest_runner.checks.pinned import pin
+    from doctest_runner.checks.pinned import pin  # lazy: pinned.py imports testinfra and paramiko at its top
 
     host = pin(testinfra.get_host("paramiko://guest", ssh_config=str(_ssh_config(machine, artifacts_dir))))
-    deadline = time.monotonic() + connect_timeout
-    while True:
-        try:
-            host.backend.client  # noqa: B018 -- a cached property: the login happens here, once
-            return host
-        except (paramiko.SSHException, OSError, EOFError):
-            if time.monotonic() > deadline:
-                return host
-            time.sleep(1)
+    lost = (paramiko.SSHException, OSError, EOFError)
+    with contextlib.suppress(*lost):  # out of time: the checks fail with the login's error themselves
+        retry(lambda: host.backend.client, timeout=connect_timeout, interval=1, retry_on=lost)  # logs in, once
+    return host
 
 
 def evaluate(host, check: Check) -> CheckResult:

@@ -19,8 +19,7 @@ from typing import Sequence
 
 from doctest_runner.classify.evidence import Missing, command_names, path_names
 from doctest_runner.model import Step, StepResult
-from doctest_runner.plan.sitevalues import is_site_value_skip
-
+from doctest_runner.plan import is_site_value_skip
 
 _OUTPUT_PATH = re.compile(r"[\w.+-]*/[\w./+-]*[\w+-]")
 

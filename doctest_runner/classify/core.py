@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from doctest_runner import shell
+from doctest_runner.checks import OutputMismatch
 from doctest_runner.classify import rules as R
-from doctest_runner.classify import shell
 from doctest_runner.classify.assumed import GuideContext, refine
 from doctest_runner.classify.platform import platform_mismatch
-from doctest_runner.classify.text import clean_lines, last_nonempty, trim, trim_around
 from doctest_runner.model import ExecResult, Step, category_group
-
-if TYPE_CHECKING:  # pragma: no cover
-    from doctest_runner.checks.output import OutputMismatch
+from doctest_runner.text import clean_lines, last_nonempty, trim, trim_around
 
 NO_OUTPUT = "(no output)"
 
@@ -371,9 +368,14 @@ def _classify_output(
 
 
 def verdict_for_mismatch(mismatch: OutputMismatch) -> Verdict:
-    """The verdict for a step that succeeded but printed something other than the doc shows."""
+    """The verdict for a step that succeeded but printed something other than the doc shows.
+
+    The one place this verdict is worded: the runner (a step run with `output=check`) and `classify` both use
+    it. The evidence is the printed line where the output first differs, as `compare_output` trimmed it (an
+    empty line stays empty: the output did not end there).
+    """
     return Verdict(
         "output-mismatch",
         f"the output differs from the documented output: {mismatch.message}",
-        trim(mismatch.evidence) if mismatch.evidence else NO_OUTPUT,
+        mismatch.evidence,
     )

@@ -14,8 +14,8 @@ import shlex
 from dataclasses import dataclass
 
 from doctest_runner.classify import rules as R
-from doctest_runner.classify.shell import empty_expansions, mask
-from doctest_runner.classify.text import clean_lines
+from doctest_runner.shell import empty_expansions, mask
+from doctest_runner.text import clean_lines
 
 _CMD = (
     re.compile(r"(?:^|: )(?:line \d+: )?(?P<n>[^\s:]+): command not found"),

@@ -1,7 +1,7 @@
 """Shell inside shell at run time: a syntax error inside `sh -c '...'` points at its own doc line.
 
 When a step hands a script to another shell (`sudo sh -c '...'`, `ssh host '...'`, `watch '...'`: see
-`lint.shell.inner_scripts`), that shell's complaint names a line of the *string*: `bash: -c: line 3: ...` or
+`shell.inner_scripts`), that shell's complaint names a line of the *string*: `bash: -c: line 3: ...` or
 dash's `sh: 3: Syntax error: ...`. The step itself parsed, so the executor's failing line is the line where
 the outer command starts; the line to fix is inside the string. Here the inner script is found again in the
 step's command, parsed with `bash -n` (parse only, as lint does) for the exact line, and mapped through the
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from doctest_runner.classify.text import clean_lines
 from doctest_runner.model import Step
+from doctest_runner.shell import check_step, inner_scripts
+from doctest_runner.text import clean_lines
 
 # bash/zsh/ksh `-c` scripts (also the remote shell of ssh, su -c, script -c) and dash's numbered messages
 _INNER_ERROR = re.compile(
@@ -35,9 +36,6 @@ def inner_failed_line(step: Step, output: str, failed_line_index: int | None = N
     """The doc line of the syntax error inside a script the step handed to another shell; None when the output
     shows no such error, the step has no inner script, or the step itself does not parse (then the message is
     the outer shell's own, e.g. a root step run as `bash -c`)."""
-    from doctest_runner.lint.rules.syntax import check_step
-    from doctest_runner.lint.shell import inner_scripts
-
     named = reported_line(output)
     if named is None or check_step(step.command) is not None:
         return None

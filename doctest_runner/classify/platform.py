@@ -8,7 +8,7 @@ fails because a macOS, Windows, FreeBSD or other distribution's tool is absent o
 from __future__ import annotations
 
 from doctest_runner.classify import rules as R
-from doctest_runner.plan.platform import tool_target
+from doctest_runner.plan import tool_target
 
 _MISSING_RULES = tuple(r for r in R.RULES if r.category == "command-not-found" and "cmd" in r.pattern.groupindex)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _parser as sre  # type: ignore[attr-defined]  # the stdlib's own regex parser (3.11+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,6 @@ def required_literals(pattern: str) -> tuple[str, ...]:
     them far faster than a case-insensitive regex search. Derived from the regex's parse tree so
     the gate can never disagree with the pattern; anything not understood disables the gate.
     """
-    from re import _parser as sre  # type: ignore[attr-defined]  # the stdlib's own regex parser (3.11+)
-
     try:
         tree = sre.parse(pattern, re.IGNORECASE)
     except re.error:  # pragma: no cover - a pattern the parser rejects fails at compile anyway

@@ -21,6 +21,8 @@ from typing import Any, NoReturn
 from doctest_runner import __version__
 from doctest_runner.model import DoctestError
 
+__all__ = ["COMMANDS", "PROG", "build_parser", "main"]
+
 PROG = "doctest-runner"
 
 # sub-command name -> module under doctest_runner.cli

@@ -6,8 +6,7 @@ import argparse
 import time
 
 from doctest_runner.model import DoctestError
-from doctest_runner.vm import pkgcache
-from doctest_runner.run.checkpoint import DEFAULT_MAX_SIZE, entries, human, layer_sizes, parse_size, prune
+from doctest_runner.vm import pkgcache, store
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -25,22 +24,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    human = store.human
     try:
-        limit = parse_size(args.max_size) if args.max_size is not None else DEFAULT_MAX_SIZE
+        limit = store.parse_size(args.max_size) if args.max_size is not None else store.DEFAULT_MAX_SIZE
     except ValueError as exc:
         raise DoctestError(f"--max-size: {exc}") from None
     if args.action == "prune":
-        n, freed = prune(limit, log=print)
+        n, freed = store.prune(limit, log=print)
         print(f"removed {n} saved machine(s), freed {human(freed)}")
         pkg_freed = pkgcache.prune(0 if limit == 0 else pkgcache.MAX_SIZE)
         print(f"package cache: freed {human(pkg_freed)}")
-    ents = entries()
-    layers = layer_sizes()
-    for e in sorted(ents, key=lambda e: e.last_used, reverse=True):
+    usage = store.usage()
+    for e in sorted(usage.entries, key=lambda e: e.last_used, reverse=True):
         used = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.last_used))
         print(f"{e.kind:10} {e.path.name:40} {human(e.size):>10}  last used {used}  layers {len(e.chain)}")
-    total = sum(e.size for e in ents) + sum(layers.values())
-    print(f"{len(ents)} saved machine(s), {len(layers)} disk layer(s), {human(total)} in all "
+    print(f"{len(usage.entries)} saved machine(s), {len(usage.layers)} disk layer(s), {human(usage.total)} in all "
           f"(limit {human(limit)})")
     print(f"package cache: {human(pkgcache.disk_size())} of downloaded packages in {pkgcache.root()} "
           f"(limit {human(pkgcache.MAX_SIZE)}; {'running' if pkgcache.status().running else 'not running'})")

@@ -20,10 +20,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from doctest_runner.cli import missing_vm_modules, vm_extra_hint
-from doctest_runner.image.cache import cache_root
 from doctest_runner.model import DoctestError
-from doctest_runner.vm.accel import NESTED_PARAMS, choose_accel, cpu_virt_flag
+from doctest_runner.paths import cache_root
+from doctest_runner.vm import (
+    NESTED_PARAMS,
+    RemoteHost,
+    choose_accel,
+    connect,
+    cpu_virt_flag,
+    list_vms,
+    parse_host,
+    pkgcache,
+    reap_remote,
+    reap_stale,
+    records_dir,
+)
 from doctest_runner.vm.hostfix import capabilities_lookup, fix_kvm_device, kvm_device, lookup_verdict
+from doctest_runner.vm.store import DEFAULT_MAX_SIZE, human, total_size
 
 MIN_MEM_MB = 2560  # one 2 GiB VM plus the harness
 MIN_DISK_GB = 5.0  # one image build
@@ -131,9 +144,7 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
         running, how = daemon_running(name)
         add(name, "ok" if running else "fail", how)
     try:
-        import libvirt  # noqa: F401
-
-        from doctest_runner.vm.machine import connect
+        import libvirt  # noqa: F401  # lazy: libvirt-python, the optional `vm` extra (its absence is reported)
 
         conn = connect()
         try:
@@ -174,16 +185,12 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
     st = os.statvfs(probe)
     free_gb = st.f_bavail * st.f_frsize / 2**30
     add("disk", "ok" if free_gb >= MIN_DISK_GB else "fail", f"{free_gb:.1f} GiB free for {root}")
-    from doctest_runner.run.checkpoint import DEFAULT_MAX_SIZE, human, total_size
-
     used = total_size()  # the cache may grow to its limit: the disk must have room for the rest of it
     if free_gb * 2**30 + used < DEFAULT_MAX_SIZE:
         add("cache limit", "warn", f"the machine cache may grow to {human(DEFAULT_MAX_SIZE)} (now {human(used)}) but "
             f"only {free_gb:.1f} GiB are free: pass a smaller `run --cache-max` or free disk")
     else:
         add("cache limit", "ok", f"{human(used)} used of {human(DEFAULT_MAX_SIZE)} (`run --cache-max` changes it)")
-    from doctest_runner.vm import pkgcache
-
     apt_cache = pkgcache.status()  # an optimisation: missing or stopped is a warning, never a reason a run cannot go
     add("package cache", "ok" if apt_cache.running else "warn",
         f"{apt_cache.describe()} ({human(pkgcache.disk_size())} cached)")
@@ -202,14 +209,7 @@ def gather(cpuinfo: str | None = None) -> tuple[list[CheckItem], dict]:
 
 def stale_vms() -> list[str]:
     """VM directories whose recorded owner process is gone (what `reap_stale` would remove)."""
-    from doctest_runner.vm.state import PREFIX, read_owner, vms_dir
-
-    out = []
-    for d in sorted(vms_dir().iterdir()):
-        owner = read_owner(d) if d.is_dir() and d.name.startswith(PREFIX) else None
-        if owner is not None and not owner.kept and not owner.alive():
-            out.append(d.name)
-    return out
+    return [vm.name for vm in list_vms() if vm.stale]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -240,8 +240,6 @@ def _kept_selection(names: list[str] | None) -> bool | set[str]:
 
 def gather_remote(uri: str, fix: bool = False, kept: bool | set[str] = False) -> tuple[list[CheckItem], list[str]]:
     """One remote host: SSH and libvirt reachable, acceleration, VM slots, image pool, stale VMs of ours."""
-    from doctest_runner.vm.remote import RemoteHost, parse_host, reap_remote, records_dir
-
     items: list[CheckItem] = []
     fixed: list[str] = []
     try:
@@ -271,10 +269,7 @@ def gather_remote(uri: str, fix: bool = False, kept: bool | set[str] = False) ->
     except DoctestError as exc:
         items.append(CheckItem(name, "fail", exc.message))
         return items, fixed
-    from doctest_runner.vm.state import read_owner
-
-    stale = [d.name for d in sorted(records_dir(spec).iterdir())
-             if (o := read_owner(d)) is not None and not o.kept and not o.alive()]
+    stale = [vm.name for vm in list_vms(records_dir(spec), prefix="") if vm.stale]
     items.append(CheckItem(f"{name} stale VMs", "warn" if stale else "ok",
                            f"{len(stale)} left by dead runs: {', '.join(stale)} (--fix removes them)" if stale
                            else "none"))
@@ -293,13 +288,9 @@ def run(args: argparse.Namespace) -> int:
         for name in DAEMONS:  # virtlogd first: libvirtd hands it the console logs
             if not daemon_running(name)[0]:
                 fixed.append(start_daemon(name))
-        from doctest_runner.vm import pkgcache
-
         if not pkgcache.status().running and pkgcache.start(log=lambda _m: None).running:
             fixed.append(f"started the guests' package cache (apt-cacher-ng on 127.0.0.1:{pkgcache.PORT})")
         if stale_vms() or kept:
-            from doctest_runner.vm import reap_stale
-
             fixed.extend(f"removed {'kept or stale' if kept else 'stale'} VM {n}"
                          for n in reap_stale(include_kept=kept))
     items, use = gather()

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{i.name:<24} {i.recipe_hash:<12} {i.size / 2**20:>6.0f}Mi {_age(i.age_s):>5} "
                   f"{'current' if i.current else 'stale':<8} {i.path}")
         return 0
-    removed = prune_images(all=args.all, log=log)
+    from doctest_runner.vm import bases_in_use  # lazy: vm imports paramiko; only prune reads the VMs' records
+
+    removed = prune_images(in_use=bases_in_use(), all=args.all, log=log)
     print(f"removed {len(removed)} item(s)")
     return 0

@@ -11,8 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from doctest_runner.lint import RULES, LintReport, lint_paths
-from doctest_runner.lint.engine import DOC_BUDGET_S
+from doctest_runner.lint import DOC_BUDGET_S, RULES, LintReport, lint_paths
 from doctest_runner.lint.formats import FORMATS, render, summary
 from doctest_runner.model import Finding
 

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import TextIO
 
 from doctest_runner.model import Plan, Prerequisite, Step
-from doctest_runner.plan import plan_matrix
+from doctest_runner.plan import changed_planset, nothing_message, plan_matrix
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -130,8 +130,6 @@ def run(args: argparse.Namespace) -> int:
     planned = len(result.plans)
     why: list[str] = []
     if getattr(args, "changed", None):
-        from doctest_runner.plan.changed import changed_planset
-
         result, why = changed_planset(result, args.changed, list(args.paths))
     if args.json:
         json.dump([plan_json(plan) for plan in result.plans], sys.stdout, indent=2, ensure_ascii=False)
@@ -146,8 +144,6 @@ def run(args: argparse.Namespace) -> int:
         print(str(error), file=sys.stderr)  # path:line: message, as compilers print (editors link it)
     if planned and not result.plans:  # --changed selected none of the planned guides
         if not errors:
-            from doctest_runner.plan.changed import nothing_message
-
             print(nothing_message(args.changed, list(args.paths), planned), file=sys.stderr)
         return 1 if errors else 0
     if not result.plans:

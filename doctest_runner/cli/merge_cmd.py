@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from doctest_runner.model import DoctestError
+from doctest_runner.report import read_report, summary_text, write_all
+from doctest_runner.run.shard import merge_runs, read_manifest
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -36,12 +38,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from doctest_runner.report import write_all
-    from doctest_runner.report.json import atomic_write_text, dumps, run_dict
-    from doctest_runner.report.load import read_report
-    from doctest_runner.report.terminal import summary_text
+    # lazy: every sub-command's parser is built at CLI start; the runner (guides, VMs) loads only for a merge
     from doctest_runner.run.runner import exit_status
-    from doctest_runner.run.shard import merge_runs, read_manifest
 
     reports = [read_report(p) for p in args.shards]
     out = args.out.resolve()
@@ -52,9 +50,8 @@ def run(args: argparse.Namespace) -> int:
     merged = merge_runs(reports, manifests, allow_incomplete=args.allow_incomplete)
     for note in merged.notes:
         print(f"doctest-runner: note: {note}", file=sys.stderr)
-    write_all(merged.run, args.out, codeowners=args.codeowners, source_root=args.source)
-    if not merged.complete:  # say so in report.json too, as a run that died would
-        atomic_write_text(args.out / "report.json", dumps(run_dict(merged.run, complete=False)))
+    # an incomplete merge says so in report.json, as a run that died would
+    write_all(merged.run, args.out, codeowners=args.codeowners, source_root=args.source, complete=merged.complete)
     print(summary_text(merged.run))
     print(f"merged {len(reports)} report(s) into {args.out}: report.html, report.json, junit.xml, checklist.md")
     return exit_status(merged.run, args.fail_on)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
+from doctest_runner import trust
 from doctest_runner.model import DoctestError
+from doctest_runner.plan import NothingChanged, changed_planset, nothing_message, plan_matrix
+from doctest_runner.report import emit, summary_text
 from doctest_runner.run.guide import GuideOptions
 from doctest_runner.run.runner import RunOptions, check_host_ready, exit_status, run_plans
 from doctest_runner.run.select import Selection, apply_selection
@@ -90,13 +94,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def apply_recipes(args: argparse.Namespace) -> None:
     """`--image` must be a recipe name; `--recipes DIR` folders are searched first (via DOCTEST_RUNNER_RECIPES,
     which every image build of this process reads)."""
-    import os
-
-    from doctest_runner.plan.trust import image_name_problem
-
     for image in args.images:
-        if image_name_problem(image):
-            raise DoctestError(f"--image: {image_name_problem(image)}")
+        if trust.image_name_problem(image):
+            raise DoctestError(f"--image: {trust.image_name_problem(image)}")
     for folder in args.recipes:
         if not Path(folder).is_dir():
             raise DoctestError("--recipes must be an existing folder", folder)
@@ -108,13 +108,9 @@ def apply_recipes(args: argparse.Namespace) -> None:
 
 def load_plans(args: argparse.Namespace):
     """Plans for the arguments, with every file's error printed (one line each) and kept going."""
-    from doctest_runner.plan import plan_matrix
-
     planset = plan_matrix(list(args.paths), source=args.source, images=list(args.images))
     planned, why = len(planset.plans), list[str]()
     if getattr(args, "changed", None):  # `run --changed REF` (walk has no such option)
-        from doctest_runner.plan.changed import changed_planset
-
         planset, why = changed_planset(planset, args.changed, list(args.paths))
     for note in [*planset.notes, *why]:
         print(f"doctest-runner: note: {note}", file=sys.stderr)
@@ -126,8 +122,6 @@ def load_plans(args: argparse.Namespace):
     sel = Selection(keyword=args.keyword, heading=args.heading, name=args.name)
     plans = apply_selection(planset.plans, sel)
     if planned and not planset.plans and not planset.errors:
-        from doctest_runner.plan.changed import NothingChanged, nothing_message
-
         raise NothingChanged(nothing_message(args.changed, list(args.paths), planned))
     if not plans:
         raise DoctestError("no guide selected" + ("" if planset.plans else ": no steps found in the given paths"))
@@ -135,43 +129,38 @@ def load_plans(args: argparse.Namespace):
 
 
 def _size(text: str | None) -> int | None:
-    from doctest_runner.run.checkpoint import parse_size
+    from doctest_runner.vm import store  # lazy: the VM layer loads paramiko; other commands skip it
 
     try:
-        return parse_size(text) if text else None
+        return store.parse_size(text) if text else None
     except ValueError as exc:
         raise DoctestError(f"--cache-max: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.accel:
-        import os
-
-        os.environ["DOCTEST_RUNNER_ACCEL"] = args.accel
     if args.no_local and not args.hosts:
         raise DoctestError("--no-local needs at least one --host URI")
     if args.hosts:
-        from doctest_runner.vm.remote import parse_host
+        from doctest_runner.vm import parse_host  # lazy: the VM layer loads paramiko; other commands skip it
 
         for uri in args.hosts:  # a malformed URI fails before anything is planned or built
             parse_host(uri)
     apply_recipes(args)
-    from doctest_runner.plan.changed import NothingChanged
-
     try:
         plans, planset = load_plans(args)
     except NothingChanged as nothing:  # --changed REF touched no guide: nothing to run, and that is a pass
         print(nothing, file=sys.stderr)
         if getattr(args, "annotations", None):  # the job summary says so too, instead of staying empty
-            from doctest_runner.report.annotations import emit
-
             problem = emit(args.annotations, None, out=sys.stdout, nothing=str(nothing))
             if problem:
                 print(f"doctest-runner: warning: {problem}", file=sys.stderr)
         return 0
     plans = apply_shard(plans, args.shard, history=args.history, out_dir=args.out,
                         log=lambda msg: print(msg, file=sys.stderr))
-    host = check_host_ready()
+    from doctest_runner.vm import requested_accel  # lazy: the VM layer loads paramiko; other commands skip it
+
+    accel = requested_accel(args.accel)  # the user's setting, read once here and passed down
+    host = check_host_ready(accel)
     if not args.no_local:
         print(f"acceleration: {host.accel} ({host.why})", file=sys.stderr)
     options = RunOptions(
@@ -180,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
             output_mode=args.output,
             default_timeout=args.timeout,
             boot_timeout=args.boot_timeout,
-            accel=args.accel,
+            accel=accel,
+            host=host,
             image=None,  # each plan carries its image (--image is already folded into the plans)
             keep_on_failure=args.keep_on_failure,
             fast=not args.cold_boot,
@@ -203,20 +193,16 @@ def run(args: argparse.Namespace) -> int:
     )
     t0 = time.monotonic()
     result = run_plans(plans, options, host=host)
-    from doctest_runner.report.terminal import summary_text
-
     print(summary_text(result, wall_s=time.monotonic() - t0))
     if options.guide.fast and options.local:  # what the saved machines and checkpoints now take on disk
-        from doctest_runner.run.checkpoint import usage_text
+        from doctest_runner.vm import store  # lazy: the VM layer loads paramiko; other commands skip it
 
         try:
-            print(usage_text(options.cache_max))
+            print(store.usage().text(options.cache_max))
         except OSError as exc:
             print(f"cache: size unknown ({exc})")
     print(f"reports: {args.out}/report.html, report.json, junit.xml, checklist.md")
     if getattr(args, "annotations", None):  # after the reports: annotations never hold up report.json
-        from doctest_runner.report.annotations import emit
-
         problem = emit(args.annotations, result, out=sys.stdout, plan_errors=list(planset.errors))
         if problem:
             print(f"doctest-runner: warning: {problem}", file=sys.stderr)

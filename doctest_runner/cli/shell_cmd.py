@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def ssh_argv(key: str, port: int, user: str, host: str = "127.0.0.1") -> list[str]:
-    """OpenSSH client command for a throwaway VM: its host key is new every build, so do not record it."""
+    """OpenSSH client command for a throwaway VM (`shell`, and walk's [o]pen shell): its host key is new every
+    build or restore, so do not record it."""
     return ["ssh", "-i", key, "-p", str(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", f"{user}@{host}"]
 
@@ -46,13 +47,12 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     image = build_image(args.image, log=log)
-    from doctest_runner.vm.machine import new_run_id
-    from doctest_runner.vm.snapshot import fresh_machine
+    from doctest_runner.vm import decide_host, fresh_machine, new_run_id  # lazy: the VM layer loads paramiko
 
     # the same start as a run's guide: a restore of the saved booted machine (saved once, on first use), and a
     # cold boot, said in the log, when there is none or it cannot be restored
-    with fresh_machine(image, run_id=new_run_id(), accel=args.accel, memory_mb=args.memory, vcpus=args.vcpus,
-                       keep=args.keep, fast=not args.cold_boot, log=log) as m:
+    with fresh_machine(image, host=decide_host(args.accel), run_id=new_run_id(), memory_mb=args.memory,
+                       vcpus=args.vcpus, keep=args.keep, fast=not args.cold_boot, log=log) as m:
         how = f"restored from {m.restored_from.path.name}" if m.restored_from is not None else "cold-booted"
         log(f"{m.name}: {how}; logging in as {args.user or m.user} (exit the shell to remove the VM)")
         return subprocess.run(ssh_argv(str(m.key_path), m.ssh_port, args.user or m.user)).returncode

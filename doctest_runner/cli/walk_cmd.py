@@ -14,9 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from doctest_runner.cli.run_cmd import add_selection_args, load_plans
+from doctest_runner.cli.shell_cmd import ssh_argv
+from doctest_runner.image import build_image
 from doctest_runner.model import DoctestError, Step, StepResult
 from doctest_runner.run.guide import GuideOptions, GuideRun, slug
-from doctest_runner.run.runner import check_host_ready, new_run_id
+from doctest_runner.run.runner import check_host_ready
 
 HELP = "[r]un  [s]kip  [e]dit  [o]pen shell  [q]uit"
 
@@ -91,10 +93,7 @@ def _open_shell(guide: GuideRun) -> None:
     if m is None:  # the VM is gone (its boot failed or it was removed)
         print("  no VM to open a shell in")
         return
-    cmd = [
-        "ssh", "-i", str(m.key_path), "-p", str(m.ssh_port), "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"{m.user}@{m.ssh_host}",
-    ]  # fmt: skip
+    cmd = ssh_argv(str(m.key_path), m.ssh_port, m.user, m.ssh_host)
     print(f"  opening: {shlex.join(cmd)}  (exit the shell to come back)")
     subprocess.call(cmd)
 
@@ -106,12 +105,13 @@ def run(args: argparse.Namespace) -> int:
     if len(plans) != 1:
         raise DoctestError(f"walk takes one guide; the arguments select {len(plans)}")
     plan = plans[0]
-    host = check_host_ready()
-    print(f"acceleration: {host.accel} ({host.why})")
-    options = GuideOptions(keep_going=True, default_timeout=args.timeout, accel=args.accel, fast=not args.cold_boot,
-                           resume=args.from_checkpoint, checkpoint="off")
-    from doctest_runner.image import build_image
+    from doctest_runner.vm import new_run_id, requested_accel  # lazy: the VM layer loads paramiko
 
+    accel = requested_accel(args.accel)  # the user's setting, read once here and passed down
+    host = check_host_ready(accel)
+    print(f"acceleration: {host.accel} ({host.why})")
+    options = GuideOptions(keep_going=True, default_timeout=args.timeout, accel=accel, host=host,
+                           fast=not args.cold_boot, resume=args.from_checkpoint, checkpoint="off")
     build_image(plan.image)  # --image is already folded into the plan
     guide = GuideRun(plan=plan, options=options, artifacts_dir=args.out / slug(plan.path), run_id=new_run_id())
     print(f"starting a fresh VM for {plan.path} (restored from the saved booted machine unless --cold-boot) ...")

@@ -2,48 +2,21 @@
 
 Why a generated script and not the command as is: a reader stops at the first command that fails, but
 bash's errexit ignores a failing command inside `a && b` lists, and `$LINENO` alone cannot say which
-line of a block failed. So the command is split into its top-level commands (using `bash -n`, which
-only parses), and after each one a check line ends the step on a non-zero status. The script keeps
-every line of the command byte for byte (heredocs and quotes arrive intact through SFTP), and
+line of a block failed. So the command is split into its top-level commands (`shell.split_units`, decided
+by bash's parser, which never runs anything), and after each one a check line ends the step on a non-zero
+status. The script keeps every line of the command byte for byte (heredocs and quotes arrive intact through SFTP), and
 `line_index` maps each script line back to the 0-based line of the command for the failing-line report.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import shlex
-import subprocess
 from dataclasses import dataclass
 
-# Lines with none of these are complete commands on their own: no need to ask bash.
-_NEEDS_PARSER = re.compile(
-    r"""['"`(){}]|<<|\[\[|\b(if|then|else|elif|fi|for|while|until|do|done|case|esac|select|function|coproc)\b"""
-)
-_CONTINUES = re.compile(r"(\|\||&&|\|)$")  # a line ending like this goes on
-_HEREDOC_WANTED = re.compile(r"here-document at line \d+ delimited by end-of-file \(wanted `(.*)'\)")
-_TEST_IDIOM = re.compile(r"^\s*(\[\[?|test)\s.*(&&|\|\|)")  # `[ "$ARCH" = x ] && export ...`
-_INCOMPLETE_MSG = ("unexpected end of file", "unexpected EOF", "here-document")
+from doctest_runner.shell import split_units
+
 _CHECK = "{{ __dt_chk $? {flag} {start} \"$_\"; }} 2>/dev/null"
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One top-level command of a step: lines `start..end` (0-based, inclusive) of the command."""
-
-    start: int
-    end: int
-    text: str
-
-    @property
-    def is_code(self) -> bool:
-        """False for blank and comment-only stretches, which need no check after them."""
-        return any(ln.strip() and not ln.lstrip().startswith("#") for ln in self.text.split("\n"))
-
-    @property
-    def test_idiom(self) -> bool:
-        """`[ cond ] && cmd`: a false condition is not an error a reader would notice."""
-        return bool(_TEST_IDIOM.match(self.text)) and "\n" not in self.text.strip()
 
 
 @dataclass(frozen=True)
@@ -58,55 +31,6 @@ class StepScript:
         if 1 <= script_line <= len(self.line_index):
             return self.line_index[script_line - 1]
         return None
-
-
-@functools.lru_cache(maxsize=4096)
-def _bash_parse(text: str) -> tuple[bool, str | None]:
-    """Ask `bash -n` (parses, never runs) whether `text` is whole commands; also the heredoc word it awaits."""
-    res = subprocess.run(["bash", "-n"], input=text + "\n", capture_output=True, text=True, timeout=30,
-                         check=False)
-    err = res.stderr
-    m = _HEREDOC_WANTED.search(err)
-    if m:
-        return False, m.group(1)
-    if any(msg in err for msg in _INCOMPLETE_MSG):
-        return False, None
-    return True, None  # parses, or a syntax error more lines will not fix: bash reports it when it runs
-
-
-def _continues(line: str) -> bool:
-    """A line ending in an odd backslash, `|`, `||` or `&&` goes on to the next one."""
-    if line.lstrip().startswith("#"):
-        return False
-    stripped = line.rstrip()
-    if stripped.endswith("\\"):
-        return (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
-    return bool(_CONTINUES.search(stripped))
-
-
-def split_units(command: str) -> list[Unit]:
-    """Split a command into its top-level commands, each a run of whole lines."""
-    lines = command.split("\n")
-    units: list[Unit] = []
-    start = 0
-    needs_bash = False
-    heredoc_word: str | None = None
-    for i, line in enumerate(lines):
-        needs_bash = needs_bash or bool(_NEEDS_PARSER.search(line))
-        if heredoc_word is not None and line.strip() != heredoc_word:
-            continue  # inside a heredoc: only its end line can complete the command
-        heredoc_word = None
-        if _continues(line):
-            continue
-        if needs_bash:
-            complete, heredoc_word = _bash_parse("\n".join(lines[start : i + 1]))
-            if not complete:
-                continue
-        units.append(Unit(start, i, "\n".join(lines[start : i + 1])))
-        start, needs_bash = i + 1, False
-    if start < len(lines):  # unterminated quote or heredoc: bash will say so when it runs
-        units.append(Unit(start, len(lines) - 1, "\n".join(lines[start:])))
-    return units
 
 
 def build_script(command: str, *, lib_path: str, step_no: int, errexit: bool, root: bool,

@@ -31,15 +31,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import paramiko
 
 from doctest_runner.exec.output import OnOutput, OutputCollector, interactive_evidence, write_transcript
 from doctest_runner.exec.script import build_script, file_step_command, is_reboot_command
 from doctest_runner.exec.ssh import OrderedTransport, connect_retry, load_key, set_hook
-from doctest_runner.exec.state import ShellState, parse_state
-from doctest_runner.model import DoctestError, ExecResult, Step
+from doctest_runner.model import DoctestError, ExecResult, Machine, Step
+from doctest_runner.shell import ShellState, parse_state
+from doctest_runner.wait import Deadline
 
 GUEST_FILES = ("lib.sh", "kill.sh", "watch.sh")
 _WATCH_LINE = re.compile(r"^interactive (\d+) (.*)$")
@@ -93,7 +94,7 @@ class GuestSession:
     eof_grace = 0.5  # after exit status, how long to wait for output to end (background jobs keep it open)
     connect_timeout = 120.0
 
-    def __init__(self, machine: Any, *, log_dir: Path | None = None):
+    def __init__(self, machine: Machine, *, log_dir: Path | None = None):
         self.machine = machine
         self.log_dir = Path(log_dir) if log_dir is not None else None
         self._key = load_key(Path(machine.key_path))
@@ -117,7 +118,7 @@ class GuestSession:
 
     def open(self) -> None:
         """Connect and lay out the session directory (`~/.doctest/<id>/`, mode 0700)."""
-        self._connect(time.monotonic() + self.connect_timeout)
+        self._connect(Deadline(self.connect_timeout))
         sftp = self._require_sftp()
         self.home = sftp.normalize(".")
         base = posixpath.join(self.home, ".doctest")
@@ -147,10 +148,10 @@ class GuestSession:
             th.join(timeout=2)
         self._lingering.clear()
 
-    def _connect(self, deadline: float) -> None:
+    def _connect(self, deadline: Deadline) -> None:
         m = self.machine
         self._t = connect_retry(m.ssh_host, int(m.ssh_port), m.user, self._key, deadline=deadline,
-                                host_key=getattr(m, "host_key", None))
+                                host_key=m.host_key)
         self._sftp = paramiko.SFTPClient.from_transport(self._t)
 
     def _require_sftp(self) -> paramiko.SFTPClient:
@@ -160,7 +161,7 @@ class GuestSession:
 
     def _transport(self) -> OrderedTransport:
         if self._t is None or not self._t.is_active():
-            raise DoctestError(f"lost the SSH connection to {getattr(self.machine, 'name', 'the VM')}")
+            raise DoctestError(f"lost the SSH connection to {self.machine.name}")
         return self._t
 
     # --- files --------------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ class GuestSession:
                 chan.get_pty(term="xterm", width=200, height=50)
             chan.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise DoctestError(f"SSH to {getattr(self.machine, 'name', 'the VM')} failed: {exc}") from None
+            raise DoctestError(f"SSH to {self.machine.name} failed: {exc}") from None
         return _Channel(key, chan)
 
     @staticmethod
@@ -259,11 +260,11 @@ class GuestSession:
         q: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         ch = self._open("c", command, q)
         col = OutputCollector(time.monotonic())
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else Deadline(timeout)
         try:
             while not ch.done:
-                wait = 1.0 if deadline is None else deadline - time.monotonic()
-                if wait <= 0:
+                wait = 1.0 if deadline is None else deadline.left
+                if deadline is not None and deadline.expired:
                     return None, col.output
                 try:
                     _, t, ev, stream, n = q.get(timeout=min(wait, 1.0))
@@ -520,9 +521,9 @@ class GuestSession:
         """Connect again after the guest went away (state lives on its disk); DoctestError if it stays away."""
         self.close()
         try:
-            self._connect(time.monotonic() + self.connect_timeout)
+            self._connect(Deadline(self.connect_timeout))
         except TimeoutError as exc:
-            raise DoctestError(f"lost {getattr(self.machine, 'name', 'the VM')} and could not reconnect: {exc}") \
+            raise DoctestError(f"lost {self.machine.name} and could not reconnect: {exc}") \
                 from None
 
     # --- reboot -------------------------------------------------------------------------------------
@@ -536,12 +537,12 @@ class GuestSession:
     def reboot(self, timeout: float = 300) -> None:
         """Reboot the VM and reconnect; the session's state (on the guest's disk) is intact after."""
         old = self.boot_id()
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with contextlib.suppress(Exception):
             q: queue.SimpleQueue[tuple] = queue.SimpleQueue()
             ch = self._open("r", "sudo -n systemctl reboot", q)
-            end = time.monotonic() + 10
-            while not ch.done and time.monotonic() < end and self._t is not None and self._t.is_active():
+            sent = Deadline(10)
+            while not ch.done and not sent.expired and self._t is not None and self._t.is_active():
                 with contextlib.suppress(queue.Empty):
                     _, t, ev, _, _ = q.get(timeout=0.5)
                     self._event(ch, t, ev)
@@ -551,8 +552,8 @@ class GuestSession:
                 self._connect(deadline)
                 new = self.boot_id()
             except (TimeoutError, DoctestError, paramiko.SSHException, OSError, EOFError) as exc:
-                if time.monotonic() >= deadline:
-                    raise DoctestError(f"{getattr(self.machine, 'name', 'the VM')} did not come back within "
+                if deadline.expired:
+                    raise DoctestError(f"{self.machine.name} did not come back within "
                                        f"{timeout:.0f} s after a reboot: {exc}") from None
                 self.close()
                 time.sleep(1)
@@ -560,8 +561,8 @@ class GuestSession:
             if new != old:
                 return
             self.close()  # still the old system on its way down
-            if time.monotonic() >= deadline:
-                raise DoctestError(f"{getattr(self.machine, 'name', 'the VM')} did not reboot within {timeout:.0f} s")
+            if deadline.expired:
+                raise DoctestError(f"{self.machine.name} did not reboot within {timeout:.0f} s")
             time.sleep(1)
 
 

@@ -10,10 +10,7 @@ as usual (SFTP, the VM layer's own clients are not affected: only our transport 
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import socket
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -27,6 +24,9 @@ from paramiko.common import (
     MSG_CHANNEL_EXTENDED_DATA,
     MSG_CHANNEL_REQUEST,
 )
+
+from doctest_runner.vm import quiet_paramiko  # while the guest reboots, refused connections are expected
+from doctest_runner.wait import Deadline
 
 Hook = Callable[[str, str, int], None]  # (event: data|eof|close|request, stream: stdout|stderr|"", nbytes)
 
@@ -67,8 +67,28 @@ def _on_extended(chan: Channel, m: paramiko.Message) -> None:
 Handler = Callable[[Channel, paramiko.Message], None]
 
 
+# paramiko's private pieces OrderedTransport overrides: the channel message table and three handlers. They are
+# the same since paramiko 2 and pyproject bounds paramiko below its next major version; if one disappears,
+# importing this module fails with this message (and tests/test_exec_ssh_private.py fails) instead of a step
+# silently losing its output order.
+PRIVATE_TABLE = "_channel_handler_table"
+PRIVATE_HANDLERS = ("_handle_request", "_handle_eof", "_handle_close")
+
+
+def missing_private() -> list[str]:
+    """The private paramiko names this module relies on that this paramiko lacks (empty: all there)."""
+    missing = [] if isinstance(getattr(paramiko.Transport, PRIVATE_TABLE, None), dict) else \
+        [f"paramiko.Transport.{PRIVATE_TABLE}"]
+    return missing + [f"paramiko.Channel.{n}" for n in PRIVATE_HANDLERS if not callable(getattr(Channel, n, None))]
+
+
+if missing_private():
+    raise ImportError(f"paramiko {paramiko.__version__} lacks {', '.join(missing_private())}, which "
+                      "doctest_runner/exec/ssh.py overrides; install a paramiko within pyproject's bound")
+
+
 def _private(owner: type, name: str) -> Handler:
-    """One of paramiko's message handlers: private, so not in its type stubs, and the same since paramiko 2."""
+    """One of paramiko's message handlers: private, so not in its type stubs (checked above)."""
     handler: Handler = getattr(owner, name)
     return handler
 
@@ -87,7 +107,7 @@ class OrderedTransport(paramiko.Transport):
     """`paramiko.Transport` whose channels may carry a `doctest_hook` told of traffic in arrival order."""
 
     _channel_handler_table: ClassVar[dict[int, Handler]] = {
-        **getattr(paramiko.Transport, "_channel_handler_table"),
+        **getattr(paramiko.Transport, PRIVATE_TABLE),
         MSG_CHANNEL_DATA: _on_data,
         MSG_CHANNEL_EXTENDED_DATA: _on_extended,
         MSG_CHANNEL_REQUEST: _after(_private(Channel, "_handle_request"), "request"),
@@ -99,18 +119,6 @@ class OrderedTransport(paramiko.Transport):
 def load_key(path: Path) -> paramiko.PKey:
     """The machine's private key, whatever its type."""
     return paramiko.PKey.from_path(str(path))
-
-
-@contextlib.contextmanager
-def quiet_paramiko():
-    """While the guest reboots, refused connections are expected; paramiko would log each as an error."""
-    lg = logging.getLogger("paramiko")
-    old = lg.level
-    lg.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        lg.setLevel(old)
 
 
 def open_transport(host: str, port: int, user: str, key: paramiko.PKey, *, timeout: float = 20,
@@ -143,16 +151,15 @@ def open_transport(host: str, port: int, user: str, key: paramiko.PKey, *, timeo
     return t
 
 
-def connect_retry(host: str, port: int, user: str, key: paramiko.PKey, *, deadline: float,
+def connect_retry(host: str, port: int, user: str, key: paramiko.PKey, *, deadline: Deadline,
                   host_key: str | None = None) -> OrderedTransport:
-    """Connect, retrying until `deadline` (time.monotonic()); the last error is raised after it."""
+    """Connect, retrying until `deadline`; TimeoutError naming the last error after it."""
     last: Exception | None = None
     with quiet_paramiko():
-        while time.monotonic() < deadline:
+        while not deadline.expired:
             try:
-                return open_transport(host, port, user, key, timeout=max(1.0, min(15.0, deadline - time.monotonic())),
-                                      host_key=host_key)
+                return open_transport(host, port, user, key, timeout=deadline.cap(15.0, floor=1.0), host_key=host_key)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 last = exc
-                time.sleep(0.5)
+                deadline.sleep(0.5)
     raise TimeoutError(f"no SSH login on {host}:{port}: {last}")

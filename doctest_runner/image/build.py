@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,8 @@ from doctest_runner.image.cache import (
     remove_tree,
     write_manifest,
 )
+from doctest_runner.image.cloud import build_cloud
+from doctest_runner.image.debootstrap import build_debootstrap, stage1_key
 from doctest_runner.image.recipe import Recipe, default_recipe_dirs, load_recipe
 from doctest_runner.model import DoctestError
 
@@ -120,12 +122,8 @@ def build_image(name_or_path: str = "debian-12", *, cache_dir: Path | None = Non
         log(f"building image {recipe.name}-{h} ({recipe.kind}) from {recipe.path}")
         try:
             if recipe.kind == "debootstrap":
-                from doctest_runner.image.debootstrap import build_debootstrap
-
                 fields = build_debootstrap(recipe, work, idir, pubkey, log)
             else:
-                from doctest_runner.image.cloud import build_cloud
-
                 assert src is not None
                 fields = build_cloud(recipe, src, work, pubkey, log)
             write_manifest(work, name=recipe.name, recipe_hash=h, kind=recipe.kind, distro=recipe.get("distro"),
@@ -188,14 +186,16 @@ def list_images(cache_dir: Path | None = None) -> list[ImageInfo]:
     return out
 
 
-def prune_images(cache_dir: Path | None = None, *, all: bool = False, log: Log = print) -> list[Path]:
-    """Remove bases that no current recipe builds (or every base with all=True) and unused rootfs tarballs."""
-    from doctest_runner.image.debootstrap import stage1_key
-    from doctest_runner.vm.state import bases_in_use
+def prune_images(
+    cache_dir: Path | None = None, *, in_use: Mapping[str, str], all: bool = False, log: Log = print
+) -> list[Path]:
+    """Remove bases that no current recipe builds (or every base with all=True) and unused rootfs tarballs.
 
+    `in_use` maps the base file of every live (or kept) VM to its name: such a base is kept. The caller asks the
+    VM layer (`vm.bases_in_use()`); the image cache sits below the VMs and does not read their records itself.
+    """
     idir = images_dir(cache_dir)
     removed: list[Path] = []
-    in_use = bases_in_use()
     with file_lock(idir / ".locks" / "prune.lock", log, "prune"):
         _clean_tmp(idir)
         for info in list_images(idir):

@@ -1,6 +1,6 @@
 """The image cache: one directory per built image, keyed by recipe hash, plus a per-cache SSH key pair.
 
-Layout under the images directory (`$DOCTEST_RUNNER_CACHE/images` or `~/.cache/doctest-runner/images`):
+Layout under the images directory (`images/` under `paths.cache_root()`):
     <name>-<hash>/image.json base.qcow2 [vmlinuz initrd.img seed.iso] build.log
     .rootfs/<hash>.tar     debootstrap results, reused when only the configuration changes
     .debs/                 downloaded .deb files (debootstrap --cache-dir)
@@ -24,14 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from doctest_runner.model import DoctestError
+from doctest_runner.paths import cache_root
 
 MANIFEST = "image.json"
-
-
-def cache_root() -> Path:
-    """The harness's cache root: $DOCTEST_RUNNER_CACHE, else ~/.cache/doctest-runner."""
-    env = os.environ.get("DOCTEST_RUNNER_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "doctest-runner"
 
 
 def images_dir(cache_dir: Path | None = None) -> Path:

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from doctest_runner.image.debootstrap import _version_key, run_logged
+from doctest_runner.image.cache import host_key_line
+from doctest_runner.image.debootstrap import run_logged, version_key
 from doctest_runner.image.recipe import Recipe
 from doctest_runner.model import DoctestError
 
@@ -68,8 +69,6 @@ def seed_host_key(work: Path, log_file: Path) -> tuple[str, str]:
 def pinned_key(user: dict[str, Any], host_key: tuple[str, str]) -> str | None:
     """The public key a guest booted with `user` (user-data) presents: ours, unless the recipe's `user_data`
     replaced `ssh_keys` (then nothing is pinned: the recipe chose the keys)."""
-    from doctest_runner.image.cache import host_key_line
-
     keys = user.get("ssh_keys")
     if isinstance(keys, dict) and keys.get("ed25519_public") == host_key[1]:
         return host_key_line(host_key[1])
@@ -146,7 +145,7 @@ def extract_kernel(raw: Path, work: Path, root_partition: int | None, log_file: 
             if res.returncode != 0 or "vmlinuz-" not in res.stdout:
                 continue
             names = {n for n in res.stdout.split() if n.startswith(("vmlinuz-", "initrd.img-", "initramfs-"))}
-            kernels = sorted((n for n in names if n.startswith("vmlinuz-")), key=_version_key)
+            kernels = sorted((n for n in names if n.startswith("vmlinuz-")), key=version_key)
             for k in reversed(kernels):
                 ver = k[len("vmlinuz-"):]
                 initrd = next((n for n in (f"initrd.img-{ver}", f"initramfs-{ver}.img") if n in names), None)

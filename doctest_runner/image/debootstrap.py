@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from doctest_runner.image.cache import file_lock, remove_tree
+from doctest_runner.image.cache import file_lock, host_key_line, remove_tree
 from doctest_runner.image.recipe import Recipe, recipe_hash
 from doctest_runner.model import DoctestError
-from doctest_runner.plan.trust import guest_write_path
+from doctest_runner.trust import guest_write_path
 
 Log = Callable[[str], None]
 
@@ -249,13 +249,14 @@ def _ssh_early(root: Path) -> None:
            + "\n".join(lines) + "\n")
 
 
-def _version_key(name: str) -> list:
+def version_key(name: str) -> list:
+    """Sort key that orders kernel file names by version (`vmlinuz-6.1.0-10` after `vmlinuz-6.1.0-9`)."""
     return [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", name)]
 
 
 def kernel_files(root: Path) -> tuple[Path, Path]:
     """The newest kernel and its initrd in /boot."""
-    kernels = sorted((root / "boot").glob("vmlinuz-*"), key=lambda p: _version_key(p.name))
+    kernels = sorted((root / "boot").glob("vmlinuz-*"), key=lambda p: version_key(p.name))
     if not kernels:
         raise DoctestError("no kernel in /boot of the image (is linux-image-* in packages?)")
     k = kernels[-1]
@@ -278,8 +279,6 @@ def make_disk(root: Path, size: str, out: Path, log_file: Path) -> None:
 def rootfs_host_key(root: Path) -> str:
     """The ed25519 host key `ssh-keygen -A` made in the tree, as `type base64`: the image manifest keeps it
     so every cold boot of the image is pinned to it (vm.boot)."""
-    from doctest_runner.image.cache import host_key_line
-
     try:
         return host_key_line((root / "etc/ssh/ssh_host_ed25519_key.pub").read_text())
     except OSError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from doctest_runner.model import DoctestError, Platform
+from doctest_runner.model import DoctestError
 
 # Bump when the build code changes what it produces from the same recipe: it is part of every hash,
 # so old caches are rebuilt instead of silently reused.
@@ -68,6 +68,8 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], Any]] = {
 }
 # Keys that describe the image without changing how it is built: a new or edited one keeps the cache.
 PLATFORM_KEYS = ("os", "family", "package_manager", "arch")
+# what a recipe may say about the platform it builds (plan/platform.py reads them)
+PLATFORM_FIELDS = ("distro", "release", "family", "package_manager", "arch", "os")
 
 
 # where a wheel install puts vm_images/*.yaml (pyproject's data-files), in a venv or system-wide, or with
@@ -117,15 +119,10 @@ class Recipe:
         """Short content hash of the recipe, the builder version and anything else the result depends on."""
         return recipe_hash({k: v for k, v in self.data.items() if k not in PLATFORM_KEYS}, *extra)
 
-    @property
-    def platform(self) -> Platform:
-        """What the image is (distribution, release, family, package manager, arch), declared or derived."""
-        from doctest_runner.plan.platform import platform_from_fields  # the vocabulary lives with the planner
-
-        d = self.data
-        return platform_from_fields(self.name, distro=d.get("distro"), release=d.get("release"),
-                                    family=d.get("family"), package_manager=d.get("package_manager"),
-                                    arch=d.get("arch"), os=d.get("os"))
+    def platform_fields(self) -> dict[str, str | None]:
+        """What the recipe declares about the image it builds (distro, release, family, package manager, arch,
+        os): the planner (plan/platform.py, which owns that vocabulary) derives the image's Platform from it."""
+        return {k: self.data.get(k) for k in PLATFORM_FIELDS}
 
 
 def recipe_hash(data: dict[str, Any], *extra: str) -> str:

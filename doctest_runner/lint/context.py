@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from doctest_runner.lint.shell import Script, lex
 from doctest_runner.model import Finding, Plan, Step
-from doctest_runner.parse.steps import OUTPUT_WHY
+from doctest_runner.parse import OUTPUT_WHY
+from doctest_runner.shell import Script, SyntaxProblem, lex
 
 # Step kinds whose `command` is shell to run ("prose" steps are commands a sidecar supplied).
 SHELL_KINDS = frozenset({"prompted", "bare", "setup", "cleanup", "prose"})
@@ -21,14 +21,6 @@ Severity = Literal["error", "warning", "info"]
 
 class LintBudgetExceeded(Exception):
     """A rule found the doc's time budget (`LintContext.deadline`) spent; the engine stops that doc."""
-
-
-@dataclass
-class SyntaxProblem:
-    """bash's verdict on a step that does not parse (or leaves a heredoc open)."""
-
-    line_index: int  # 0-based line of the command
-    message: str
 
 
 @dataclass

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from doctest_runner.lint.context import LintBudgetExceeded, LintContext
 from doctest_runner.lint.rules import MODULES, syntax
 from doctest_runner.model import DoctestError, Finding, Plan
+from doctest_runner.plan import plan_paths
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -96,8 +97,6 @@ def lint_paths(args: list[str], source: str | None = None, workers: int = 4,
                budget_s: float | None = DOC_BUDGET_S) -> LintReport:
     """Plan `args` (docs or directories) and lint every plan; bad inputs become `errors`, and so does
     a doc over MAX_LINT_DOC_BYTES or over its time budget (`budget_s` each; None: no budget)."""
-    from doctest_runner.plan import plan_paths  # the planner: imported late, lint_plan does not need it
-
     planset = plan_paths(list(args), source=source, max_doc_bytes=MAX_LINT_DOC_BYTES)
     plans = list(planset.plans)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -8,7 +8,7 @@ Pipeline: mkdocs tabs/admonitions are unwrapped line for line (`containers`), si
 shortcodes (`{{< highlight bash >}}`, `{% highlight %}`, MyST `:::`) become fences (`shortcodes`), mistune parses the
 blocks with positions (`markdown`), annotations and hidden setup/cleanup blocks are read from
 `<!-- doctest: ... -->` comments (`annotations`), each code block becomes steps (`steps`, using
-bash's parser via `shell`; prompts decided per block in `prompts`, and whether a line is a command,
+bash's parser via `doctest_runner.shell`; prompts decided per block in `prompts`, and whether a line is a command,
 prose or output in `commands`), and imperative prose without a command is collected (`prose`).
 Non-fatal problems (unterminated fence, bad annotation) go to `ParsedDoc.errors` with file:line.
 """
@@ -26,11 +26,11 @@ from .containers import Container, innermost, preprocess
 from .info import parse_info
 from .markdown import Element, parse_blocks
 from .prose import find_prose
-from .shell import SyntaxCheck, check_syntax
 from .shortcodes import convert_shortcodes
-from .steps import assign_ids, block_steps, prefetch_blocks
+from .steps import GUEST_REASON, OUTPUT_WHY, assign_ids, block_steps, prefetch_blocks
 
-__all__ = ["SyntaxCheck", "check_syntax", "parse_file", "parse_text"]
+# lint quotes the two reasons the parser gives for a step it did not run as written
+__all__ = ["GUEST_REASON", "OUTPUT_WHY", "parse_file", "parse_text"]
 
 _BLANKISH = re.compile(r"^[\s>]*$")
 MAX_DOC_BYTES = 64 * 1024 * 1024

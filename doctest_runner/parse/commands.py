@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .shell import SyntaxCheck, check_syntax
+from doctest_runner.shell import SyntaxCheck, check_syntax
 
 # Command words a reader recognises: coreutils and friends, shell builtins and keywords, package
 # managers, build tools, container, virtualisation and cluster tools. Lowercase, as typed.

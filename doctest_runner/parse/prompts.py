@@ -33,8 +33,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from doctest_runner.shell import SyntaxCheck, check_syntax
+
 from .commands import command_word, reads_as_command, words_of
-from .shell import SyntaxCheck, check_syntax
 
 _HOST_RE = re.compile(
     r"^(?P<lead>[ \t]*)"

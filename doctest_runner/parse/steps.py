@@ -14,11 +14,11 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 
 from doctest_runner.model import Block, Step, StepOptions
+from doctest_runner.shell import SyntaxCheck, check_syntax, default_checker
 
 from .commands import output_intro, output_shape, reads_as_command, unlabelled_shell_reason
 from .info import is_shell_lang, is_windows_lang
 from .prompts import SCRIPT_LANGS, Prompt, block_prompts, is_comment, is_prompted, is_ps2, match_prompt, strip_ps2
-from .shell import SyntaxCheck, check_syntax, default_checker
 
 GUEST_REASON = "runs inside a guest shell"
 UNTERMINATED_REASON = "unterminated code fence"

@@ -11,7 +11,6 @@ import shlex
 from collections.abc import Callable
 from dataclasses import replace
 
-from doctest_runner.lint.shell import command_words, lex
 from doctest_runner.model import DoctestError, ParsedDoc, Plan, Platform, Step, StepOptions
 from doctest_runner.plan.platform import (
     DEFAULT_IMAGE,
@@ -33,6 +32,7 @@ from doctest_runner.plan.sitevalues import fill as fill_site_values
 from doctest_runner.plan.sitevalues import site_values
 from doctest_runner.plan.sitevalues import skip_reason as site_value_reason
 from doctest_runner.plan.yamlnodes import raise_all
+from doctest_runner.shell import command_words, lex
 
 _SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -15,8 +15,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doctest_runner import trust
+from doctest_runner.image import default_recipe_dirs, load_recipe
 from doctest_runner.model import DoctestError, Plan
-from doctest_runner.plan import trust
 from doctest_runner.plan.discover import DocTarget
 from doctest_runner.plan.docset import MANIFEST_NAME
 from doctest_runner.plan.planset import PlanSet
@@ -62,7 +63,7 @@ class ChangedSelection:
 # --- git (the only side effect here) ------------------------------------------------------------------------
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    """git without hooks, fsmonitor, external diff or prompts, bounded in time (plan/trust.py)."""
+    """git without hooks, fsmonitor, external diff or prompts, bounded in time (trust.py)."""
     env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
     try:
         return subprocess.run(["git", *trust.GIT_SAFE_CONFIG, *args], cwd=cwd, env=env, capture_output=True,
@@ -155,8 +156,6 @@ def recipe_files(image: str, lookup: dict[str, tuple[Path, ...]] | None = None) 
     or breaks it still selects its guides."""
     if lookup is not None and image in lookup:
         return lookup[image]
-    from doctest_runner.image.recipe import default_recipe_dirs, load_recipe
-
     try:
         found = tuple(_real(p) for p in load_recipe(image).sources)
     except DoctestError:

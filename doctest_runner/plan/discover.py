@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doctest_runner import trust
 from doctest_runner.model import DoctestError
-from doctest_runner.plan import trust
 from doctest_runner.plan.docset import MANIFEST_NAME, DocSet, load_manifest, resolve_source
 from doctest_runner.plan.sidecar import SIDECAR_SUFFIX, Sidecar, load_sidecar
 from doctest_runner.plan.yamlnodes import excerpt, flatten

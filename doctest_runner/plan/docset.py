@@ -16,8 +16,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doctest_runner import trust
 from doctest_runner.model import DoctestError
-from doctest_runner.plan import trust
+from doctest_runner.paths import cache_root
 from doctest_runner.plan.yamlnodes import YNode, compose, excerpt, flatten, raise_all, unknown_key
 
 MANIFEST_NAME = "doctest-set.yaml"
@@ -129,14 +130,6 @@ def _local_folder(docset: DocSet, written: str, node: YNode, what: str) -> Path:
     return Path(os.path.realpath(target))
 
 
-def cache_root() -> Path:
-    """Where cloned sources go: $DOCTEST_RUNNER_CACHE, else $XDG_CACHE_HOME or ~/.cache, /doctest-runner."""
-    if os.environ.get("DOCTEST_RUNNER_CACHE"):
-        return Path(os.environ["DOCTEST_RUNNER_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "doctest-runner"
-
-
 def resolve_source(docset: DocSet, override: Path | None, notes: list[str]) -> Path:
     """Fix the folder the set's docs are read from: the override, the path, or a (cached) git checkout."""
     if override is not None:
@@ -155,7 +148,7 @@ def resolve_source(docset: DocSet, override: Path | None, notes: list[str]) -> P
 
 
 def _git(args: list[str], cwd: Path | None = None, *, local: bool = False) -> subprocess.CompletedProcess[str]:
-    """git with only the allowed transports (no `ext::`), no hooks and no fsmonitor: see plan/trust.py."""
+    """git with only the allowed transports (no `ext::`), no hooks and no fsmonitor: see doctest_runner/trust.py."""
     return subprocess.run(["git", *trust.GIT_SAFE_CONFIG, *args], cwd=cwd, env=trust.git_env(local),
                           capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False)
 

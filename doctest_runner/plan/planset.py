@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doctest_runner.model import DoctestError, ParsedDoc, Plan
+from doctest_runner.parse import parse_file
 from doctest_runner.plan.build import plan_doc
 from doctest_runner.plan.discover import DocTarget, run_discovery
 from doctest_runner.plan.prereq import assumptions, setup_conditions
@@ -35,10 +36,6 @@ def plan_paths(args: list[str], *, source: str | os.PathLike[str] | None = None,
     Image precedence: `image` (the CLI's --image) > the sidecar's > the doc set's > debian-12.
     A bad `source` (not a folder) raises: that is a usage error, not a per-file one.
     """
-    from doctest_runner.parse import (
-        parse_file,  # the parser is a sibling stage; import late to keep plan importable
-    )
-
     found = run_discovery(args, source)
     result = PlanSet(errors=list(found.errors), notes=list(found.notes))
     parsed_cache: dict[tuple[Path, str], ParsedDoc] = {}

@@ -29,6 +29,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from doctest_runner.image import Recipe, load_recipe
 from doctest_runner.model import DoctestError, Platform
 
 DEFAULT_IMAGE = "debian-12"
@@ -505,12 +506,17 @@ def platform_for_image(image: str) -> Platform:
 
 @functools.lru_cache(maxsize=64)
 def _platform_for_image(image: str, recipe_dirs: str) -> Platform:  # noqa: ARG001 - part of the cache key
-    from doctest_runner.image.recipe import load_recipe  # images are a sibling stage; a recipe is optional here
-
     try:
-        return load_recipe(image).platform
+        recipe = load_recipe(image)  # a recipe is optional here: `list` plans for names with none
     except DoctestError:
         return platform_from_fields(image)
+    return recipe_platform(recipe)
+
+
+def recipe_platform(recipe: Recipe) -> Platform:
+    """What an image recipe builds (distribution, release, family, package manager, arch): declared in the
+    recipe or derived from its name. The vocabulary lives here, with the planner; the recipe only declares."""
+    return platform_from_fields(recipe.name, **recipe.platform_fields())
 
 
 def distro_of(image: str) -> str:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypedDict
 
+from doctest_runner import trust
 from doctest_runner.model import Check, DoctestError
-from doctest_runner.plan import trust
 from doctest_runner.plan.pattern import CommandPattern
+from doctest_runner.plan.platform import read_title
 from doctest_runner.plan.yamlnodes import YNode, compose, excerpt, flatten, raise_all, unknown_key
 
 SIDECAR_SUFFIX = ".doctest.yaml"
@@ -361,8 +362,6 @@ def _set_option(options: OptionValues, key: str, node: YNode) -> None:
 
 def _parse_platform(node: YNode) -> str:
     """`any` (never skipped for its platform) or a platform the step is for (`macos`, `Fedora 39+`)."""
-    from doctest_runner.plan.platform import read_title
-
     value = node.text("platform", allow_numbers=False)
     if value.strip().lower() != "any" and not read_title(value).targets:
         raise node.error(f"platform must be 'any' or name a platform (macos, windows, fedora 39+, arm64...), "

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from doctest_runner.classify.text import clean_lines
 from doctest_runner.model import CATEGORIES, DocResult, RunResult, StepResult, category_group
+from doctest_runner.text import clean_lines
 
 BROKEN = ("failed", "error")
 STEP_STATUSES = ("passed", "failed", "skipped", "not-run", "error")

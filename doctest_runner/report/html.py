@@ -14,11 +14,10 @@ from pathlib import Path
 from string import Template
 
 from doctest_runner import __version__
-from doctest_runner.classify.text import clean_lines
 from doctest_runner.model import DocResult, RunResult, StepResult, category_group
 from doctest_runner.report import data
 from doctest_runner.report.json import atomic_write_text
-from doctest_runner.text import clean_text
+from doctest_runner.text import clean_lines, clean_text
 
 CONTEXT_LINES = 3  # doc lines shown above and below a step
 MAX_OUTPUT_CHARS = 200_000  # per step; the artifacts hold the rest

@@ -129,10 +129,17 @@ def dumps(obj: dict[str, Any]) -> str:
     return fix_surrogates(json.dumps(obj, indent=2, ensure_ascii=False)) + "\n"
 
 
-def write_json(run: RunResult, path: Path) -> Path:
-    """Write a finished run's report.json."""
-    atomic_write_text(path, dumps(run_dict(run, complete=True, finished_at=now_iso())))
+def write_json_data(path: Path, obj: dict[str, Any]) -> Path:
+    """Write a JSON file beside the reports (a shard's shard.json) the way report.json is written: atomically,
+    indented, UTF-8 with lone surrogates replaced."""
+    atomic_write_text(path, dumps(obj))
     return path
+
+
+def write_json(run: RunResult, path: Path, *, complete: bool = True) -> Path:
+    """Write a run's report.json; `complete=False` (a merge of shards that did not all finish) says so and
+    leaves `finished_at` empty, as a run that died would."""
+    return write_json_data(path, run_dict(run, complete=complete, finished_at=now_iso() if complete else None))
 
 
 class JsonReportWriter:

@@ -9,32 +9,42 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from doctest_runner.checks.output import compare_output
-from doctest_runner.classify import classify
-from doctest_runner.classify.assumed import GuideContext
-from doctest_runner.classify.cascade import after_unjudged_step, follows_from
-from doctest_runner.classify.evidence import missing
-from doctest_runner.classify.inner import inner_failed_line
+from doctest_runner.checks import compare_output, run_checks
+from doctest_runner.classify import (
+    GuideContext,
+    after_unjudged_step,
+    classify,
+    follows_from,
+    inner_failed_line,
+    missing,
+    verdict_for_mismatch,
+)
 from doctest_runner.model import (
     DocResult,
     DocStatus,
     DoctestError,
     ExecResult,
+    GuestTerminal,
     HostInfo,
+    Machine,
     Plan,
     Step,
     StepResult,
     category_group,
 )
-from doctest_runner.report.outdir import real_dir
-from doctest_runner.vm.interface import GuestMachine, GuestTerminal
+from doctest_runner.image import build_image
+from doctest_runner.report import real_dir
 
 if TYPE_CHECKING:
+    from doctest_runner.exec import GuestSession
+    from doctest_runner.image import BuiltImage
     from doctest_runner.run.prefix import PrefixBoard
+    from doctest_runner.run.resume import Resume
+    from doctest_runner.vm.store import SavedMachine
 
 OutputCallback = Callable[[Step, str, str], None]
 
@@ -54,11 +64,12 @@ class GuideOptions:
     output_mode: str = "warn"  # off | warn | check: what to do with prompted commands' expected output
     default_timeout: float = 900.0
     boot_timeout: float = 300.0
-    accel: str | None = None
+    accel: str | None = None  # the user's requested acceleration (--accel, $DOCTEST_RUNNER_ACCEL); None: probe
+    host: HostInfo | None = None  # the local acceleration decided once at the edge (vm.decide_host); None: start()
     image: str | None = None  # overrides the plan's image
     keep_on_failure: bool = False
     memory_mb: int = 2048
-    fast: bool = True  # restore a saved booted machine instead of a cold boot (vm/snapshot.py)
+    fast: bool = True  # restore a saved booted machine instead of a cold boot (vm/fresh.py, vm/store/)
     checkpoint: str = "step"  # step | heading | off: when to keep a checkpoint of the guide's VM
     resume: bool = False  # start from the last checkpoint whose steps above are unchanged
     trust_check_modules: bool = False  # run sidecars' check_modules (host-side Python from the docs repo)
@@ -70,9 +81,9 @@ class MachineBackend(Protocol):
     the pytest plugin's own tests plug a fake one in). `machine` yields the guide's machine for its whole life;
     `session` yields a terminal on it with GuestSession's interface (run, run_step, upload, capture)."""
 
-    def machine(self, guide: GuideRun) -> contextlib.AbstractContextManager[Any]: ...
+    def machine(self, guide: GuideRun) -> contextlib.AbstractContextManager[Machine]: ...
 
-    def session(self, machine: Any, *, log_dir: Path) -> contextlib.AbstractContextManager[Any]: ...
+    def session(self, machine: Machine, *, log_dir: Path) -> contextlib.AbstractContextManager[Any]: ...
 
 
 def slug(path: str) -> str:
@@ -93,7 +104,7 @@ class GuideRun:
     results: list[StepResult] = field(default_factory=list)
     kvm_available: bool | None = None
     host: HostInfo | None = None
-    machine: GuestMachine | None = None
+    machine: Machine | None = None
     vm_host: str | None = None  # a remote libvirt URI (run --host); None: the local libvirt
     prefix_wait: tuple[int, str, int] | None = None  # shared prefix: (steps, key, leader index) to start from
     prefix_publish: dict[int, str] = field(default_factory=dict)  # checkpoints other guides wait for
@@ -105,12 +116,15 @@ class GuideRun:
     _stopped: bool = False  # an earlier step failed and keep_going is off
     _started: float = 0.0
     _error: str | None = None
+    _resume: Resume | None = None  # a local VM's checkpoints (None: a remote host or a backend: none there)
+    _guest: GuestSession | None = None  # the session when it is SSH into a VM (its shell state files, its close)
 
     # -- lifecycle -------------------------------------------------------------------------------
+    # The pytest plugin imports this module in every pytest session: exec/ and vm/ (paramiko, libvirt) are
+    # imported inside the methods that start a VM (`# lazy:`), so a session that runs no guide never loads them.
     def start(self) -> None:
         """Build (or reuse) the image, boot a fresh VM, open the session, upload fixtures."""
-        from doctest_runner.exec import GuestSession
-        from doctest_runner.image import build_image
+        from doctest_runner.exec import GuestSession  # lazy: VM layer, not at plugin load
 
         self._started = time.monotonic()
         real_dir(self.artifacts_dir)  # a symlink left in --out (walk, pytest plugin) is not written through
@@ -125,20 +139,22 @@ class GuideRun:
         try:
             machine = self._stack.enter_context(vm_context)
             self.machine = machine
-            self.host = getattr(machine, "host", None)
+            self.host = machine.host
             session = self._stack.enter_context(open_session(machine, log_dir=self.artifacts_dir / "steps"))
             self._session = session
             probe = session.run(KVM_PROBE, timeout=60)
             self.kvm_available = probe.exit_code == 0
-            restored = start_from is not None and getattr(machine, "restored_from", None) is start_from
+            restored = start_from is not None and machine.restored_from is start_from
             if self.options.package_cache and self.vm_host is None:  # a remote host's guests cannot reach it
                 self._use_package_cache(machine, True)
             elif restored:
                 self._use_package_cache(machine, False)  # a checkpoint from a run with the cache: without it now
-            if restored:
-                from doctest_runner.run import checkpoint as fast
+            self._guest = session if self.backend is None else None
+            if restored and start_from is not None:
+                from doctest_runner.run.resume import adopt_session  # lazy: VM layer, not at plugin load
 
-                fast.adopt_session(self, start_from)  # fixtures and shell state came with the checkpoint
+                # fixtures and shell state came with the checkpoint
+                adopt_session(machine, start_from.session_dir, session.dir)
             else:
                 self.resumed = 0
                 for local, remote in self.plan.fixtures:
@@ -149,7 +165,7 @@ class GuideRun:
 
     def _use_package_cache(self, machine, enabled: bool) -> None:
         """One apt setting as root (vm/pkgcache.py); a failure only costs the guide its cache, never a step."""
-        from doctest_runner.vm.pkgcache import guest_setup_command
+        from doctest_runner.vm.pkgcache import guest_setup_command  # lazy: VM layer, not at plugin load
 
         try:
             client = machine.connect(user="root")
@@ -166,25 +182,71 @@ class GuideRun:
 
     def _vm_context(self, image):
         """Where this guide's VM comes from: a remote host, or here (a checkpoint, a saved state, or a cold
-        boot: the checkpoint/snapshot layer decides). With --keep-on-failure the VM layer is asked to keep
+        boot: run/resume.py and vm.fresh_machine decide). With --keep-on-failure the VM layer is asked to keep
         the VM, and `finish()` removes it itself when the guide passed."""
         common = dict(
             run_id=self.run_id,
             workdir=self.artifacts_dir,
-            accel=self.options.accel,
             memory_mb=self.options.memory_mb,
             boot_timeout=self.options.boot_timeout,
             keep=self.options.keep_on_failure,
         )
-        if self.vm_host is not None:
-            from doctest_runner.vm.remote import boot_remote
+        # lazy: the VM layer (paramiko, libvirt) loads only when a guide runs; the pytest plugin imports this
+        from doctest_runner.vm import boot_remote, fresh_machine, qemu_version
 
-            return boot_remote(image, uri=self.vm_host, log=self.log, **common), None
-        from doctest_runner.run import checkpoint
-        from doctest_runner.vm.snapshot import fresh_machine
+        if self.vm_host is not None:  # that host decides its acceleration from the user's request
+            return boot_remote(image, uri=self.vm_host, accel=self.options.accel, log=self.log, **common), None
+        from doctest_runner.run.resume import Resume  # lazy: VM layer, not at plugin load
 
-        start_from = checkpoint.find_start(self, image)
-        return fresh_machine(image, fast=self.options.fast, start_from=start_from, log=self.log, **common), start_from
+        host = self._local_host()
+        self._resume = Resume.for_plan(self.plan, image, accel=host.accel,
+                                       qemu=qemu_version(), memory_mb=self.options.memory_mb, log=self.log,
+                                       board=self.board, prefix_wait=self.prefix_wait,
+                                       prefix_publish=self.prefix_publish)
+        start_from, self.resumed = self._resume.find_start(resume=self.options.resume,
+                                                           step_timeout=self.options.default_timeout)
+        return fresh_machine(image, host=host, fast=self.options.fast, start_from=start_from, log=self.log,
+                             **common), start_from
+
+    def _local_host(self) -> HostInfo:
+        """The local acceleration: the one the command decided at its edge, else (the pytest plugin, API
+        callers) decided here once for this guide from `options.accel`."""
+        if self.options.host is None:
+            from doctest_runner.vm import decide_host  # lazy: VM layer, not at plugin load
+
+            self.options = replace(self.options, host=decide_host(self.options.accel))
+        assert self.options.host is not None
+        return self.options.host
+
+    def _checkpoint(self, k: int) -> None:
+        """Keep a checkpoint of the guide's VM after k steps (run/resume.py decides what is kept)."""
+        if self._resume is None or self.machine is None or self._guest is None:
+            return
+        self._resume.checkpoint(k, self.machine, session_dir=self._guest.dir, before_stop=self._guest.close,
+                                go_on=self._continue_restored)
+
+    def _continue_restored(self, k: int, entry: SavedMachine, old_dir: str) -> None:
+        """The guide's VM was stopped by its save: go on in a VM restored from it, with the same shell state."""
+        from doctest_runner.exec import GuestSession  # lazy: VM layer, not at plugin load
+        from doctest_runner.run.resume import adopt_session  # lazy: VM layer, not at plugin load
+        from doctest_runner.vm import store  # lazy: VM layer, not at plugin load
+
+        assert self._resume is not None
+        image: BuiltImage = self._resume.image
+        stack, self._stack = self._stack, contextlib.ExitStack()
+        if stack is not None:
+            with contextlib.suppress(Exception):
+                stack.close()
+        machine = self._stack.enter_context(store.restore(
+            entry.path.name, image, run_id=f"{self.run_id}-c{k}", workdir=self.artifacts_dir,
+            host=self._local_host(), memory_mb=self.options.memory_mb, boot_timeout=self.options.boot_timeout,
+            log=self.log))
+        self.machine = machine
+        session = self._stack.enter_context(GuestSession(machine, log_dir=self.artifacts_dir / "steps"))
+        self._session = self._guest = session
+        restored = machine.restored_from  # the entry found under the key (another guide's, if it saved it first)
+        below = restored.session_dir if isinstance(restored, store.SavedMachine) else ""
+        adopt_session(machine, below or old_dir, session.dir)
 
     def close(self) -> None:
         """Remove the VM now (idempotent)."""
@@ -195,7 +257,7 @@ class GuideRun:
             stack, self._stack = self._stack, None
             stack.close()
 
-    def _kept_message(self, machine: GuestMachine) -> str:
+    def _kept_message(self, machine: Machine) -> str:
         return f"VM {machine.name} kept for {self.plan.path}: {machine.kept_hint()}"
 
     def finish(self) -> DocResult:
@@ -286,9 +348,8 @@ class GuideRun:
             if mismatch is not None:
                 if mode == "check":
                     out.status = "failed"
-                    out.category = "output-mismatch"
-                    out.explanation = f"the output differs from the documented output: {mismatch.message}"
-                    out.evidence = mismatch.evidence
+                    v = verdict_for_mismatch(mismatch)
+                    out.category, out.explanation, out.evidence = v.category, v.explanation, v.evidence
                     out.failed_line = step.line
                     return out
                 out.output_warning = mismatch.message
@@ -321,8 +382,6 @@ class GuideRun:
     def _run_checks(self):
         if not (self.plan.checks or self.plan.check_modules) or self.machine is None:
             return []
-        from doctest_runner.checks.testinfra import run_checks
-
         return run_checks(self.machine, self.plan.checks, self.plan.check_modules, self.artifacts_dir,
                           trust_modules=self.options.trust_check_modules)
 
@@ -368,15 +427,14 @@ class GuideRun:
             self.start()
         except DoctestError as exc:
             return self.abort(str(exc))
-        from doctest_runner.run import checkpoint as fast
-
         seq = [*self.plan.setup, *self.plan.steps]
-        points = fast.points(self, seq)
+        resume = self._resume
+        points = resume.points(self.options.checkpoint, self.resumed) if resume is not None else set()
         for i, step in enumerate(seq):
-            if i < self.resumed:
-                self.results.append(fast.restored_result(self, step))
+            if i < self.resumed and resume is not None:
+                self.results.append(resume.restored_result(step, self.resumed))
                 continue
             self.run_step(step)
             if i + 1 in points and not self.failed and self._session is not None:
-                fast.checkpoint(self, i + 1)
+                self._checkpoint(i + 1)
         return self.finish()

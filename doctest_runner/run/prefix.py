@@ -11,7 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what leaders post; planning itself needs nothing of the VM layer
+    from doctest_runner.vm.store import SavedMachine
 
 
 @dataclass
@@ -63,21 +66,22 @@ class PrefixBoard:
 
     def __init__(self) -> None:
         self._events: dict[str, threading.Event] = {}
-        self._values: dict[str, Any] = {}
+        self._values: dict[str, SavedMachine | None] = {}
         self._lock = threading.Lock()
 
     def _event(self, key: str) -> threading.Event:
         with self._lock:
             return self._events.setdefault(key, threading.Event())
 
-    def post(self, key: str, entry: Any) -> None:
+    def post(self, key: str, entry: SavedMachine | None) -> None:
         with self._lock:
             if key in self._values:
                 return
             self._values[key] = entry
         self._event(key).set()
 
-    def wait(self, key: str, timeout: float | None = None) -> Any:
+    def wait(self, key: str, timeout: float | None = None) -> SavedMachine | None:
+        """The checkpoint posted under `key` (None: its leader will not reach it, or `timeout` ran out)."""
         self._event(key).wait(timeout)
         with self._lock:
             return self._values.get(key)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import threading
 import time
@@ -20,8 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from doctest_runner.history import History
+from doctest_runner.image import build_image
 from doctest_runner.model import DocResult, DoctestError, HostInfo, Plan, RunResult, Step, category_group
+from doctest_runner.run.checkpoint import guide_keys, machine_key
 from doctest_runner.run.guide import GuideOptions, GuideRun, slug
+from doctest_runner.report import JsonReportWriter, fresh_artifacts_dir, write_all
+from doctest_runner.run.prefix import PrefixBoard, plan_prefixes
 
 if TYPE_CHECKING:  # rich is imported only when progress is shown
     from rich.progress import TaskID
@@ -40,7 +44,7 @@ class RunOptions:
     hosts: list[str] = field(default_factory=list)  # remote libvirt URIs (--host)
     local: bool = True  # the local libvirt takes guides too (--no-local: only the remote hosts)
     prefixes: bool = True  # guides that start alike run their shared first steps once (run/prefix.py)
-    cache_max: int | None = None  # bytes of saved machines kept (LRU); None: run/checkpoint.DEFAULT_MAX_SIZE
+    cache_max: int | None = None  # bytes of saved machines kept (LRU); None: vm/store.DEFAULT_MAX_SIZE
 
 
 def default_jobs() -> int:
@@ -53,10 +57,6 @@ def default_jobs() -> int:
     except (OSError, StopIteration, ValueError):
         by_mem = 1
     return max(1, min(cores, by_mem, 8))
-
-
-def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def exit_status(run: RunResult, fail_on: str = "any") -> int:
@@ -90,8 +90,14 @@ class _Progress:
         self._rich = None
         self._tasks: dict[str, TaskID] = {}
         if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.console import Console  # lazy: rich only when progress is on (not pytest, --no-progress)
+            from rich.progress import (  # lazy: as above
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             console = Console(stderr=True)
             if console.is_terminal:
@@ -136,12 +142,11 @@ def run_plans(
     log: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run each plan in a fresh VM, `jobs` at a time; reports go to `options.out_dir` as guides finish."""
-    from doctest_runner.image import build_image
-    from doctest_runner.report import JsonReportWriter, write_all
-    from doctest_runner.report.outdir import fresh_artifacts_dir
-    from doctest_runner.vm import reap_stale
+    from doctest_runner.vm import new_run_id, reap_stale  # lazy: the VM layer loads paramiko and libvirt
 
     out = options.out_dir
+    if options.guide.host is None:  # every guide and saved state uses the host decided at the edge
+        options = replace(options, guide=replace(options.guide, host=host))
     fresh_artifacts_dir(out)  # a symlink left in --out is removed, never written through
     run = RunResult(
         run_id=new_run_id(),
@@ -238,7 +243,7 @@ def run_plans(
         deadline = time.monotonic() + 15
         for t in list(getattr(pool, "_threads", ())):
             t.join(max(0.0, deadline - time.monotonic()))
-        from doctest_runner.vm.machine import remove_run_vms
+        from doctest_runner.vm import remove_run_vms  # lazy: the VM layer loads paramiko and libvirt
 
         with contextlib.suppress(Exception):
             remove_run_vms(run.run_id)
@@ -253,21 +258,19 @@ def run_plans(
     run.docs.sort(key=lambda d: order.get((d.path, d.image), 0))
     writer.finish()
     if options.guide.fast:
-        from doctest_runner.run.checkpoint import DEFAULT_MAX_SIZE, prune
+        from doctest_runner.vm import store  # lazy: the VM layer loads only for a run that used VMs
 
         try:
-            prune(options.cache_max or DEFAULT_MAX_SIZE, log=say)
+            store.prune(options.cache_max or store.DEFAULT_MAX_SIZE, log=say)
         except Exception as exc:  # the cache limit is housekeeping: never fail a run over it
             say(f"cache prune failed: {exc}")
     if options.guide.package_cache:
-        from doctest_runner.vm import pkgcache
+        from doctest_runner.vm import pkgcache  # lazy: the VM layer loads paramiko and libvirt
 
         with contextlib.suppress(OSError):
             pkgcache.prune(pkgcache.MAX_SIZE)
     write_all(run, out, codeowners=options.codeowners, source_root=options.source_root)
     if options.history:
-        from doctest_runner.history import History
-
         History(options.history).record(run)
     return run
 
@@ -276,14 +279,11 @@ def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None]
     """Saved states first (one cold boot per image, once), then which guides share their first steps."""
     if not options.guide.fast or not options.local:
         return None, None
-    from doctest_runner.image import build_image
-    from doctest_runner.run.checkpoint import sequence_keys
-    from doctest_runner.run.prefix import PrefixBoard, plan_prefixes
-    from doctest_runner.vm.accel import choose_accel
-    from doctest_runner.vm.snapshot import ensure_state, qemu_version
+    from doctest_runner.vm import ensure_state, qemu_version  # lazy: the VM layer loads paramiko and libvirt
 
     keys: list[list[str] | None] = []
-    accel = choose_accel(options.guide.accel).accel
+    host = options.guide.host
+    assert host is not None  # run_plans passed its decided host down
     for plan in plans:
         name = options.guide.image or plan.image
         if not any(s.status == "run" for s in plan.steps):
@@ -291,12 +291,13 @@ def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None]
             continue
         image = build_image(name, log=lambda _m: None)
         try:
-            ensure_state(image, accel=options.guide.accel, memory_mb=options.guide.memory_mb,
+            ensure_state(image, host=host, memory_mb=options.guide.memory_mb,
                          boot_timeout=options.guide.boot_timeout, log=say)
         except Exception as exc:  # each guide falls back to a cold boot and says so
             say(f"could not save a booted {name} machine: {exc}")
-        mkey = f"{image.name}:{image.recipe_hash}:{qemu_version()}:{accel}:{options.guide.memory_mb}"
-        keys.append(sequence_keys([*plan.setup, *plan.steps], mkey, plan) if options.prefixes else None)
+        mkey = machine_key(image=image.name, recipe_hash=image.recipe_hash, qemu=qemu_version(), accel=host.accel,
+                           memory_mb=options.guide.memory_mb)
+        keys.append(guide_keys(plan, mkey) if options.prefixes else None)
     pp = plan_prefixes(keys)
     for i, (k, key, leader) in sorted(pp.wait.items()):
         say(f"shared prefix: {plans[i].path} starts from {plans[leader].path} after {k} step(s) ({key})")
@@ -307,7 +308,7 @@ def _package_cache(options: RunOptions, say: Callable[[str], None]) -> bool:
     """Start the guests' package cache (vm/pkgcache.py) when it is installed; whether guides may use it."""
     if not options.local:
         return False
-    from doctest_runner.vm import pkgcache
+    from doctest_runner.vm import pkgcache  # lazy: the VM layer loads paramiko and libvirt
 
     try:
         cache = pkgcache.start(log=say)
@@ -322,7 +323,7 @@ def _scheduler(options: RunOptions, say: Callable[[str], None]):
     """With --host: slots per host from its free memory and cores (the local host's from `default_jobs`)."""
     if not options.hosts:
         return None, []
-    from doctest_runner.vm.remote import Scheduler, probe_hosts
+    from doctest_runner.vm import Scheduler, probe_hosts  # lazy: the VM layer loads paramiko and libvirt
 
     slots: dict[str | None, int] = {None: default_jobs()} if options.local else {}
     probes = []
@@ -334,12 +335,13 @@ def _scheduler(options: RunOptions, say: Callable[[str], None]):
     return Scheduler(slots), probes
 
 
-def check_host_ready() -> HostInfo:
-    """Pick the acceleration (and say why) before anything boots; a missing libvirt is a usage-level error."""
-    from doctest_runner.vm import choose_accel
+def check_host_ready(accel: str | None = None) -> HostInfo:
+    """Pick the acceleration once for the run (and say why) before anything boots, from the user's request
+    (`vm.requested_accel`: --accel, else $DOCTEST_RUNNER_ACCEL) or the probe; it is passed down from here."""
+    from doctest_runner.vm import decide_host  # lazy: the VM layer loads paramiko and libvirt
 
     try:
-        return choose_accel(os.environ.get("DOCTEST_RUNNER_ACCEL"))
+        return decide_host(accel)
     except DoctestError:
         raise
     except Exception as exc:

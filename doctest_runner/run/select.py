@@ -57,7 +57,7 @@ def step_matches(plan: Plan, step: Step, sel: Selection, expr: Expression | None
 
 
 def compile_keyword(keyword: str) -> Expression:
-    from _pytest.mark.expression import Expression
+    from _pytest.mark.expression import Expression  # lazy: pytest's -k parser, loaded only when -k is given
 
     try:
         return Expression.compile(keyword)

@@ -21,14 +21,14 @@ import argparse
 import hashlib
 import json
 import re
-import sqlite3
 import statistics
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from doctest_runner.history import guide_durations
 from doctest_runner.model import DocResult, DoctestError, Plan, RunResult
-from doctest_runner.report.load import LoadedReport
+from doctest_runner.report import LoadedReport, write_json_data
 
 MANIFEST_NAME = "shard.json"
 MANIFEST_FORMAT = 1
@@ -116,34 +116,9 @@ def select_shard(plans: list[Plan], i: int, n: int, durations: dict[str, float] 
 def history_durations(path: Path | str | None, runs: int = HISTORY_RUNS) -> dict[str, float]:
     """Per guide path, the median duration of its last `runs` recorded runs (images of one run summed).
 
-    Read-only: the file is opened `mode=ro`, so a shard never changes the history it balances on.
-    A missing file is an empty history (the first run creates it); skipped and zero-length
-    guides say nothing about cost and are left out.
+    The history is read by `history.guide_durations` (read-only; a missing file is an empty history).
     """
-    if path is None:
-        return {}
-    p = Path(path)
-    if not p.exists():
-        return {}
-    try:
-        db = sqlite3.connect(p.resolve().as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise DoctestError(f"cannot open history: {exc}", str(p)) from None
-    try:
-        if db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'docs'").fetchone() is None:
-            raise DoctestError("not a doctest-runner history database (no docs table)", str(p))
-        rows = db.execute(
-            "SELECT path, run_seq, SUM(duration_s) FROM docs "
-            "WHERE status != 'skipped' AND duration_s > 0 GROUP BY path, run_seq ORDER BY path, run_seq"
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise DoctestError(f"not a doctest-runner history database ({exc})", str(p)) from None
-    finally:
-        db.close()
-    per_guide: dict[str, list[float]] = {}
-    for guide, _seq, seconds in rows:
-        per_guide.setdefault(guide, []).append(float(seconds))
-    return {g: statistics.median(v[-runs:]) for g, v in per_guide.items()}
+    return {g: statistics.median(v[-runs:]) for g, v in guide_durations(path).items()}
 
 
 # -- the run command's side -------------------------------------------------------------------------
@@ -177,9 +152,7 @@ def apply_shard(
         "assigned": sorted(paths),
         "weights": {p: round(weights.by_guide[p], 3) for p in sorted(weights.by_guide)},
     }
-    from doctest_runner.report.json import atomic_write_text, dumps
-
-    atomic_write_text(manifest, dumps(data))
+    write_json_data(manifest, data)
     if log is not None:
         how = (f"history durations ({weights.timed} of {len(weights.by_guide)} guides timed)"
                if weights.basis == "history" else "step counts")

@@ -1,12 +1,17 @@
-"""Choosing KVM or TCG, and saying why.
+"""Host facts: choosing KVM or TCG (and saying why), and the emulator's version.
 
 On a host whose CPU lacks vmx/svm, /dev/kvm may still exist, but a stock guest kernel hangs right after
 decompression under it; so the flags decide, not the device node alone.
+
+The decision is made ONCE per command, at its edge (cli, the pytest plugin): `requested_accel` reads the user's
+setting (--accel, then $DOCTEST_RUNNER_ACCEL), `decide_host` probes, and the HostInfo is passed down as a
+parameter; nothing below reads the environment again or writes it.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -81,3 +86,33 @@ def choose_accel(override: str | None = None, *, cpuinfo: str | None = None, kvm
     if nested is not None and nested not in ("Y", "1"):
         why += "; nested virtualization is off, so guests get no /dev/kvm"
     return HostInfo(accel="kvm", why=why, cpu_mode="host-passthrough", nested=nested)
+
+
+ACCEL_ENV = "DOCTEST_RUNNER_ACCEL"
+
+
+def requested_accel(arg: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """The user's acceleration setting: the command's --accel, else $DOCTEST_RUNNER_ACCEL, else None (probe)."""
+    env = os.environ if env is None else env
+    return arg or env.get(ACCEL_ENV) or None
+
+
+def decide_host(arg: str | None = None, env: Mapping[str, str] | None = None) -> HostInfo:
+    """The local host's acceleration for this command, decided once: --accel, then the environment, then the
+    probe (`choose_accel`); a requested but unusable or unknown acceleration is a one-line DoctestError."""
+    return choose_accel(requested_accel(arg, env), env={})
+
+
+_qemu_version: str | None = None
+
+
+def qemu_version(emulator: str = "qemu-system-x86_64") -> str:
+    """The emulator's version line (a saved state only loads into the qemu that wrote it); asked once."""
+    global _qemu_version
+    if _qemu_version is None:
+        try:
+            out = subprocess.run([emulator, "--version"], capture_output=True, text=True, timeout=30).stdout
+            _qemu_version = out.splitlines()[0].strip() if out else "unknown"
+        except (OSError, subprocess.SubprocessError):
+            _qemu_version = "unknown"
+    return _qemu_version

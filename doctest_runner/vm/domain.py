@@ -7,12 +7,19 @@ network. The NIC sits on PCI slot 0x1e, which libvirt never hands out for its ow
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 NIC_SLOT = "0x1e"
+
+
+def kernel_cmdline(image_cmdline: str) -> str:
+    """The image's kernel command line plus a machine id of this VM's own, as two installs would have (the
+    image's /etc/machine-id stays untouched)."""
+    return f"{image_cmdline} systemd.machine_id={uuid.uuid4().hex}".strip()
 
 
 @dataclass

@@ -1,7 +1,10 @@
-"""One fresh VM per run: overlay on the cached base, transient libvirt domain, SSH on 127.0.0.1.
+"""A libvirt VM as the harness holds it (`LibvirtMachine`: SSH endpoint, login, removal) and the local libvirt
+plumbing every provider shares: the connection, free ports, overlays, waiting for qemu to go, reaping.
 
-Cleanup is the point of this module: the domain and overlay go away after success, failure, Ctrl-C
-and SIGTERM; a harness killed with -9 leaves an owner record that the next `reap_stale` acts on.
+How a machine comes to be (cold boot, restore, remote host) is vm/providers/; the order of its life (claim,
+owner record, signal guard, port retry, keep or destroy) is vm/lifecycle.py. Cleanup is the point: the domain
+and overlay go away after success, failure, Ctrl-C and SIGTERM; a harness killed with -9 leaves an owner
+record that the next `reap_stale` acts on.
 """
 
 from __future__ import annotations
@@ -10,25 +13,20 @@ import base64
 import contextlib
 import logging
 import os
-import re
-import secrets
 import signal
 import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 
-from doctest_runner.image.cache import BuiltImage, remove_tree
-from doctest_runner.model import DoctestError, HostInfo
-from doctest_runner.vm.accel import choose_accel
-from doctest_runner.vm.domain import DomainSpec, domain_xml
+from doctest_runner.image import BuiltImage, remove_tree
+from doctest_runner.model import DoctestError, HostInfo, Machine
 from doctest_runner.vm.state import (
     PREFIX,
     Owner,
@@ -37,16 +35,20 @@ from doctest_runner.vm.state import (
     reapable,
     save_owner,
     vms_dir,
-    write_owner,
 )
+from doctest_runner.vm.domain import DomainSpec, domain_xml
+from doctest_runner.vm.lifecycle import StartFailed
+from doctest_runner.wait import Deadline, WaitTimeout, poll
 
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+if TYPE_CHECKING:  # types only: the store imports this module
+    from doctest_runner.vm.store import SavedMachine
+
 ORPHAN_AGE_S = 600
 
 
 def connect() -> Any:
     """A libvirt connection ($LIBVIRT_DEFAULT_URI or qemu:///system), with a one-line error if libvirtd is down."""
-    import libvirt
+    import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors become exceptions, not stderr noise
     uri = os.environ.get("LIBVIRT_DEFAULT_URI") or "qemu:///system"
@@ -62,10 +64,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 def tail(path: Path, n: int = 25) -> str:
@@ -87,9 +85,10 @@ _drop_all = _DropAll()
 
 
 @contextlib.contextmanager
-def _quiet_paramiko() -> Iterator[None]:
-    """paramiko logs every refused banner during boot as an ERROR with a traceback; nobody needs those.
-    Reference-counted, so VMs booting in parallel threads do not undo each other's silence."""
+def quiet_paramiko() -> Iterator[None]:
+    """paramiko logs every refused banner or connection (a guest booting or rebooting) as an ERROR with a
+    traceback; nobody needs those. The one silencer for vm/ and exec/: reference-counted, so VMs in parallel
+    threads do not undo each other's silence."""
     global _quiet_users
     lg = logging.getLogger("paramiko.transport")
     with _quiet_lock:
@@ -106,8 +105,9 @@ def _quiet_paramiko() -> Iterator[None]:
 
 
 @dataclass
-class Machine:
-    """A running VM as the rest of the harness sees it: an SSH endpoint plus a way to get rid of it."""
+class LibvirtMachine:
+    """A running libvirt VM (here or on a remote host): an SSH endpoint plus a way to get rid of it; it offers
+    what model.Machine lists, so the rest of the harness types it as that."""
 
     name: str
     ssh_host: str
@@ -119,7 +119,7 @@ class Machine:
     host: HostInfo
     image: BuiltImage | None = None
     boot_seconds: float | None = None  # domain start -> first SSH login
-    restored_from: Any = None  # the saved machine (vm/snapshot.py) it was restored from, None: cold boot
+    restored_from: SavedMachine | None = None  # the saved state or checkpoint it was restored from; None: cold boot
     host_key: str | None = None  # "ssh-ed25519 AAAA..." the guest must present (the image's, or a clone's new one)
     _dom: Any = field(default=None, repr=False)
     _conn: Any = field(default=None, repr=False)
@@ -146,7 +146,7 @@ class Machine:
             kind, b64 = self.host_key.split()[:2]
             known = (self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}", kind,
                      paramiko.PKey.from_type_string(kind, base64.b64decode(b64)))
-        deadline = time.monotonic() + retry_s
+        deadline = Deadline(retry_s)
         while True:
             client = paramiko.SSHClient()
             if known is not None:
@@ -155,7 +155,7 @@ class Machine:
             else:
                 client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # an image without a recorded key
             try:
-                with _quiet_paramiko():
+                with quiet_paramiko():
                     client.connect(self.ssh_host, port=self.ssh_port, username=user or self.user, pkey=pkey,
                                    timeout=timeout, banner_timeout=timeout, auth_timeout=timeout, allow_agent=False,
                                    look_for_keys=False)
@@ -165,33 +165,33 @@ class Machine:
                 raise
             except (paramiko.SSHException, OSError, EOFError):
                 client.close()
-                if time.monotonic() >= deadline:
+                if deadline.expired:
                     raise
-                time.sleep(0.5)
+                deadline.sleep(0.5)
             except BaseException:
                 client.close()
                 raise
 
     def wait_ssh(self, timeout: float = 180) -> None:
         """Return once a key login as the user works; DoctestError with the console's last lines otherwise."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         last_err = "no attempt"
-        with _quiet_paramiko():
+        with quiet_paramiko():
             while True:
                 if not self.is_running():
                     raise DoctestError(f"VM {self.name} stopped while booting; console ({self.console_log}) "
                                        f"ends with:\n{tail(self.console_log)}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                remaining = deadline.left
+                if deadline.expired:
                     raise DoctestError(f"VM {self.name} not reachable over SSH on 127.0.0.1:{self.ssh_port} after "
                                        f"{timeout:.0f} s (last error: {last_err}); console ({self.console_log}) "
                                        f"ends with:\n{tail(self.console_log)}")
                 # Cheap probe first: until the guest has its address, slirp accepts the TCP connection
                 # but nothing answers, and a full SSH attempt would sit out its banner timeout.
-                banner = _ssh_banner(self.ssh_host, self.ssh_port, min(3.0, max(0.5, remaining)))
+                banner = ssh_banner(self.ssh_host, self.ssh_port, min(3.0, max(0.5, remaining)))
                 if not banner.startswith(b"SSH-"):
                     last_err = "no SSH banner yet" if not banner else f"unexpected banner {banner[:40]!r}"
-                    time.sleep(min(0.3, max(0.0, deadline - time.monotonic())))
+                    deadline.sleep(0.3)
                     continue
                 try:
                     client = self.connect(timeout=max(1.0, min(10.0, remaining)), retry_s=0)
@@ -204,11 +204,11 @@ class Machine:
                         client.close()
                 except (paramiko.SSHException, OSError, EOFError) as exc:
                     last_err = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+                deadline.sleep(0.5)
 
     def mark_kept(self) -> None:
         """Leave this VM to a reviewer: `reap_stale` will not remove it after this process exits
-        (only `reap_stale(include_kept=True)` does). Use it when the `boot` context is never exited."""
+        (only `reap_stale(include_kept=True)` does). The lifecycle calls it for keep=True."""
         if self._vmdir is None:
             return
         owner = read_owner(self._vmdir) or Owner(pid=os.getpid(), start_time=None, domain=self.name,
@@ -222,18 +222,22 @@ class Machine:
                 f"-o UserKnownHostsFile=/dev/null {self.user}@{self.ssh_host}\n"
                 f"  remove it with: doctest-runner doctor --fix --remove-kept {self.name}")
 
+    @property
+    def destroyed(self) -> bool:
+        return self._destroyed
+
     def destroy(self) -> None:
         """Stop the domain and delete the overlay (idempotent); the console log stays as an artifact."""
         if self._destroyed:
             return
         if self._dom is not None:
-            import libvirt
+            import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
             try:
                 self._dom.destroy()
             except libvirt.libvirtError:
                 pass  # already gone
-        _wait_gone(self.name)
+        wait_gone(self.name)
         if self._vmdir is not None:
             remove_tree(self._vmdir)
         self._destroyed = True
@@ -243,7 +247,7 @@ class Machine:
             self._conn = None
 
 
-def _ssh_banner(host: str, port: int, timeout: float) -> bytes:
+def ssh_banner(host: str, port: int, timeout: float) -> bytes:
     """The first bytes the server sends (b"" if none within `timeout`)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
@@ -253,42 +257,13 @@ def _ssh_banner(host: str, port: int, timeout: float) -> bytes:
         return b""
 
 
-def _wait_gone(name: str, timeout: float = 15) -> None:
+def wait_gone(name: str, timeout: float = 15) -> None:
     """libvirt's destroy returns once qemu is signalled; make sure no process still holds the overlay."""
-    deadline = time.monotonic() + timeout
-    while qemu_pids(name) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    with contextlib.suppress(WaitTimeout):
+        poll(lambda: True if not qemu_pids(name) else None, timeout=timeout, interval=0.1, what=f"qemu of {name}")
     for pid in qemu_pids(name):  # still there: ours by name and prefix, so end it
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-class _SigtermGuard:
-    """Turn SIGTERM into SystemExit(143) while a VM is up, so `finally` cleans up; restore the old handler after."""
-
-    def __init__(self) -> None:
-        self.active = threading.current_thread() is threading.main_thread()
-        self.old: Any = None
-
-    def __enter__(self) -> _SigtermGuard:
-        if self.active:
-            self.old = signal.getsignal(signal.SIGTERM)
-
-            def handler(signum: int, frame: Any) -> None:
-                raise SystemExit(128 + signum)
-
-            signal.signal(signal.SIGTERM, handler)
-        return self
-
-    def shield(self) -> None:
-        """During cleanup a second SIGTERM must not cut it short."""
-        if self.active:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.active:
-            signal.signal(signal.SIGTERM, self.old if self.old is not None else signal.SIG_DFL)
-
 
 
 def prepare_disk_and_log(vmdir: Path, backing: Path, workdir: Path | None, name: str) -> tuple[Path, Path]:
@@ -304,101 +279,27 @@ def prepare_disk_and_log(vmdir: Path, backing: Path, workdir: Path | None, name:
     console_log.unlink(missing_ok=True)
     return overlay, console_log
 
-def cold_boot_host_key(image: BuiltImage) -> str | None:
-    """The host key a cold-booted guest of `image` must present: the one its build made and recorded
-    (image/debootstrap.py, image/cloud.py), so the first login is pinned, not trusted on first use. None for
-    an image built before keys were recorded (rebuild it with `image build --force` to pin it)."""
-    key = getattr(image, "host_key", None)
-    return key if isinstance(key, str) and len(key.split()) >= 2 else None
+def create_domain(conn: Any, spec: DomainSpec) -> Any:
+    """Start the transient domain `spec` describes; StartFailed with libvirt's message (the lifecycle decides
+    from it whether another port may help)."""
+    import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
-
-def _kernel_cmdline(image: BuiltImage) -> str:
-    # A machine id per VM, as two installs would have; the image's own stays untouched.
-    return f"{image.cmdline} systemd.machine_id={uuid.uuid4().hex}".strip()
-
-
-@contextlib.contextmanager
-def boot(image: BuiltImage, *, run_id: str | None = None, workdir: Path | None = None, accel: str | None = None,
-         memory_mb: int = 2048, vcpus: int = 2, boot_timeout: float = 180, keep: bool = False,
-         log: Any = None) -> Iterator[Machine]:
-    """Start a fresh VM from `image`, wait until SSH works, yield it, and always remove it afterwards."""
-    import libvirt
-
-    reap_stale()
-    host = choose_accel(accel)
-    if log:
-        log(f"accel {host.accel}: {host.why}")
-    run_id = run_id or new_run_id()
-    if not RUN_ID_RE.match(run_id):
-        raise DoctestError(f"invalid run id {run_id!r} (letters, digits, . _ -; at most 63)")
-    name = PREFIX + run_id
-    vmdir = vms_dir() / name
     try:
-        vmdir.mkdir()  # claims the name; never delete a directory another process made
-    except FileExistsError:
-        raise DoctestError(f"a VM named {name} already exists ({vmdir}); use another run id") from None
-    guard = _SigtermGuard()
-    machine: Machine | None = None
-    conn = None
-    with guard:
-        try:
-            write_owner(vmdir, name, base=image.base)
-            overlay, console_log = prepare_disk_and_log(vmdir, Path(image.base), workdir, name)
-            conn = connect()
-            dom = None
-            for attempt in range(5):
-                port = free_port()
-                spec = DomainSpec(name=name, overlay=overlay, console_log=console_log, ssh_port=port, accel=host.accel,
-                                  cpu_mode=host.cpu_mode, memory_mb=memory_mb, vcpus=vcpus, kernel=image.kernel,
-                                  initrd=image.initrd, cmdline=_kernel_cmdline(image) if image.kernel else "",
-                                  seed=image.seed)
-                try:
-                    dom = conn.createXML(domain_xml(spec), 0)
-                    break
-                except libvirt.libvirtError as exc:
-                    msg = exc.get_error_message() or str(exc)
-                    if "forward" in msg.lower() and attempt < 4:  # lost the port to someone else: next port
-                        continue
-                    raise DoctestError(f"libvirt could not start {name}: {msg}") from None
-            assert dom is not None
-            t0 = time.monotonic()
-            machine = Machine(name=name, ssh_host="127.0.0.1", ssh_port=port, user=image.user, key_path=image.key_path,
-                              console_log=console_log, overlay=overlay, host=host, image=image, _dom=dom, _conn=conn,
-                              _vmdir=vmdir, host_key=cold_boot_host_key(image))
-            if log:
-                log(f"{name}: started ({host.accel}), waiting for SSH on 127.0.0.1:{port}")
-            machine.wait_ssh(boot_timeout)
-            machine.boot_seconds = time.monotonic() - t0
-            if log:
-                log(f"{name}: SSH ready after {machine.boot_seconds:.1f} s")
-            yield machine
-        finally:
-            guard.shield()
-            if keep and machine is not None:
-                machine.mark_kept()
-                if log:
-                    log(f"kept {name}: ssh -i {image.key_path} -p {machine.ssh_port} {image.user}@127.0.0.1 "
-                        f"(remove with `virsh destroy {name}; rm -r {vmdir}`)")
-            elif machine is not None:
-                machine.destroy()
-            else:  # failed before the Machine existed: the domain may still have been created
-                _destroy_by_name(conn, name)
-                remove_tree(vmdir)
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        conn.close()
+        return conn.createXML(domain_xml(spec), 0)
+    except libvirt.libvirtError as exc:
+        raise StartFailed(exc.get_error_message() or str(exc)) from None
 
 
-def _destroy_by_name(conn: Any, name: str) -> None:
+def destroy_by_name(conn: Any, name: str) -> None:
     if conn is None:
         return
-    import libvirt
+    import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
     try:
         conn.lookupByName(name).destroy()
     except libvirt.libvirtError:
         pass
-    _wait_gone(name)
+    wait_gone(name)
 
 
 def remove_run_vms(run_id: str) -> list[str]:
@@ -406,7 +307,7 @@ def remove_run_vms(run_id: str) -> list[str]:
 
     For an interrupted run: guide threads that were still starting a VM when the signal came
     never handed it over, so the run sweeps what it owns by its own id."""
-    import libvirt
+    import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
     prefix = f"{PREFIX}{run_id}-"
     removed: set[str] = set()
@@ -414,7 +315,7 @@ def remove_run_vms(run_id: str) -> list[str]:
     try:
         for dom in conn.listAllDomains():
             if dom.name().startswith(prefix):
-                _destroy_by_name(conn, dom.name())
+                destroy_by_name(conn, dom.name())
                 removed.add(dom.name())
     except libvirt.libvirtError:
         pass
@@ -433,7 +334,7 @@ def reap_stale(*, include_kept: bool | Collection[str] = False) -> list[str]:
 
     Domains without an owner record, or whose owner lives, are never touched. Returns the names removed.
     """
-    import libvirt
+    import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
     state = vms_dir()
     removed: list[str] = []
@@ -465,7 +366,7 @@ def reap_stale(*, include_kept: bool | Collection[str] = False) -> list[str]:
                 continue
             with contextlib.suppress(libvirt.libvirtError):
                 dom.destroy()
-            _wait_gone(name)
+            wait_gone(name)
             remove_tree(vmdir)
             removed.append(name)
     except DoctestError:
@@ -479,3 +380,19 @@ def reap_stale(*, include_kept: bool | Collection[str] = False) -> list[str]:
             remove_tree(vmdir)
             removed.append(name)
     return removed
+
+
+def guest_run(machine: Machine, command: str, *, user: str | None = "root", timeout: float = 60,
+              stdin: bytes | None = None) -> tuple[int, str]:
+    """(exit status, output) of one harness command in the guest over a fresh SSH login (not the guide's
+    terminal: saving a state, refreshing a clone's identity)."""
+    client = machine.connect(user=user, timeout=min(timeout, 15))
+    try:
+        i, o, _ = client.exec_command(command, timeout=timeout)
+        if stdin is not None:
+            i.write(stdin)
+            i.channel.shutdown_write()
+        out = o.read().decode(errors="replace")
+        return o.channel.recv_exit_status(), out
+    finally:
+        client.close()

@@ -22,11 +22,11 @@ import os
 import shlex
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from doctest_runner.image.cache import cache_root
+from doctest_runner.paths import cache_root
+from doctest_runner.wait import WaitTimeout, poll
 
 MAX_SIZE = 2 * 1024**3  # downloaded packages kept; `cache prune` and every run trim the least recently used
 PORT = 3142  # apt-cacher-ng's usual port, on 127.0.0.1 only
@@ -133,9 +133,8 @@ def start(log=print) -> CacheStatus:
     (conf / "acng.conf").write_text(config_text(base))
     subprocess.run([DAEMON, "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=30, check=False)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (_pid() and _answers()):
-        time.sleep(0.1)
+    with contextlib.suppress(WaitTimeout):  # status() below says whether it came up
+        poll(lambda: True if _pid() and _answers() else None, timeout=10, interval=0.1, what="apt-cacher-ng")
     st = status()
     log(f"package cache: {st.describe()}" if st.running else "package cache: apt-cacher-ng did not start")
     return st

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from doctest_runner.image.cache import cache_root
+from doctest_runner.paths import cache_root
 
 PREFIX = "doctest-"
 OWNER_FILE = "owner.json"
@@ -108,4 +108,39 @@ def bases_in_use() -> dict[str, str]:
         owner = read_owner(d) if d.is_dir() else None
         if owner is not None and owner.base and (owner.kept or owner.alive()):
             out[owner.base] = d.name
+    return out
+
+
+@dataclass(frozen=True)
+class VMRecord:
+    """One of our VMs as its owner record tells it (`list_vms`): who owns it, and what a reaper would do."""
+
+    name: str
+    path: Path
+    owner: Owner
+
+    @property
+    def kept(self) -> bool:
+        return self.owner.kept
+
+    @property
+    def alive(self) -> bool:
+        """Its owner process still runs (the same pid and start time)."""
+        return self.owner.alive()
+
+    @property
+    def stale(self) -> bool:
+        """Left by a dead harness and not kept for review: `reap_stale` (or `reap_remote`) removes it."""
+        return not self.kept and not self.alive
+
+
+def list_vms(records: Path | None = None, prefix: str = PREFIX) -> list[VMRecord]:
+    """Our VMs with an owner record under `records` (default: this host's vms_dir()), sorted by name; the one
+    place that reads owner records for others (doctor), so staleness is decided here only."""
+    root = vms_dir() if records is None else records
+    out = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        owner = read_owner(d) if d.is_dir() and d.name.startswith(prefix) else None
+        if owner is not None:
+            out.append(VMRecord(d.name, d, owner))
     return out

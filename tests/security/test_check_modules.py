@@ -105,7 +105,7 @@ def test_run_passes_the_flag_to_every_guide(docs, monkeypatch, flags, trusted):
         raise _Stop
 
     monkeypatch.setattr(run_cmd, "run_plans", fake_run_plans)
-    monkeypatch.setattr(run_cmd, "check_host_ready", lambda: SimpleNamespace(accel="tcg", why="test"))
+    monkeypatch.setattr(run_cmd, "check_host_ready", lambda accel=None: SimpleNamespace(accel="tcg", why="test"))
     with pytest.raises(_Stop):
         main(["run", "guide.md", "--no-progress", *flags])
     assert seen == {"trust": trusted, "modules": [os.path.realpath(docs / "checks/test_ok.py")]}

@@ -14,9 +14,9 @@ import subprocess
 import pytest
 from untrusted import assert_one_line_error, put, run_cli
 
+from doctest_runner import trust
 from doctest_runner.model import DoctestError
 from doctest_runner.plan import docset as docset_mod
-from doctest_runner.plan import trust
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -3,7 +3,7 @@
 The build records the key (debootstrap: the tree's `ssh-keygen -A` key; cloud images: a key handed to
 cloud-init in the seed); `vm.boot` pins it; the testinfra checks get it as a known_hosts file and enforce it.
 The login tests run against a real sshd on 127.0.0.1 (tests/remote_host.py): the right key logs in, another
-key is refused, for `Machine.connect` and for the declared checks alike. No VM is started here.
+key is refused, for `LibvirtMachine.connect` and for the declared checks alike. No VM is started here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from doctest_runner.image.cloud import pinned_key, user_data
 from doctest_runner.image.debootstrap import rootfs_host_key
 from doctest_runner.image.recipe import load_recipe
 from doctest_runner.model import Check, DoctestError, HostInfo
-from doctest_runner.vm.machine import Machine, cold_boot_host_key
+from doctest_runner.vm.machine import LibvirtMachine
+from doctest_runner.vm.providers.cold import cold_boot_host_key
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBx0ZQz0RMt3xLbhdw3Kz7V7Q2Xlq2a1ZQ0ZQz0RMt3x"
 
@@ -106,7 +107,7 @@ def _other_key(tmp_path: Path) -> str:
 @needs_sshd
 def test_machine_connect_refuses_another_key(tmp_path, sshd):
     real = host_key_line((sshd.workdir / "host_ed25519.pub").read_text())
-    machine = Machine(name="doctest-pin", ssh_host="127.0.0.1", ssh_port=sshd.port, user="root", key_path=sshd.key,
+    machine = LibvirtMachine(name="doctest-pin", ssh_host="127.0.0.1", ssh_port=sshd.port, user="root", key_path=sshd.key,
                       console_log=tmp_path / "c.log", overlay=tmp_path / "o.qcow2", host=HostInfo("tcg", "test"),
                       host_key=real)
     machine.connect(retry_s=0).close()

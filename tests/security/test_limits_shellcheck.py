@@ -14,7 +14,8 @@ from untrusted import put
 
 from doctest_runner.lint import lint_plan
 from doctest_runner.lint.rules import shellcheck as sc
-from doctest_runner.lint.rules.shellcheck import MAX_NESTING, MAX_SUBST_NESTING, nesting, too_complex
+from doctest_runner.lint.rules.shellcheck import MAX_NESTING, MAX_SUBST_NESTING, too_complex
+from doctest_runner.shell import nesting
 from doctest_runner.model import Plan, Step
 
 pytestmark = pytest.mark.skipif(sc.shellcheck_path() is None, reason="needs shellcheck (apt-get install shellcheck)")

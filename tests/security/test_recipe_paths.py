@@ -18,7 +18,7 @@ from doctest_runner.cli.run_cmd import apply_recipes
 from doctest_runner.image import debootstrap
 from doctest_runner.image.recipe import find_recipe, load_recipe
 from doctest_runner.model import DoctestError
-from doctest_runner.plan.trust import guest_write_path
+from doctest_runner.trust import guest_write_path
 
 EVIL_RECIPE = """\
     kind: debootstrap

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from doctest_runner.parse.shell import BashSyntaxChecker, SyntaxCheck
+from doctest_runner.shell import BashSyntaxChecker, SyntaxCheck
 
 REPO = Path(__file__).resolve().parents[2]
 

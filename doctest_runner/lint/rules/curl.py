@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
-from doctest_runner.lint.shell import SimpleCommand, command_argv, command_words
+from doctest_runner.shell import SimpleCommand, command_argv, command_words
 from doctest_runner.model import Finding
 
 RULE = "curl-pipe-shell"

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
-from doctest_runner.lint.shell import SimpleCommand, Word, command_argv, command_words
+from doctest_runner.shell import SimpleCommand, Word, command_argv, command_words
 from doctest_runner.model import Finding
 
 APT = {"apt", "apt-get", "aptitude"}

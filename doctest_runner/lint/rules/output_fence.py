@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
 from doctest_runner.model import Finding
-from doctest_runner.parse.steps import OUTPUT_WHY
+from doctest_runner.parse import OUTPUT_WHY
 
 RULE = "output-in-shell-fence"
 

@@ -14,7 +14,7 @@ Three kinds, all errors because the step fails (or silently does the wrong thing
 * variables used but never set: walking the plan's steps in run order (sidecar setup first),
   a `$VAR` is fine when an earlier command set it (assignment, export/declare/local/readonly,
   read, mapfile, for/select, getopts, printf -v, ${VAR:=x}, ((VAR=..))), the sidecar's `vars`
-  give it, or it is one of COMMON_ENV (proxy variables included). `${VAR:-x}` / `${VAR:+x}`
+  give it, or it is one of `shell.COMMON_ENV` (proxy variables included). `${VAR:-x}` / `${VAR:+x}`
   and `[ -z "$VAR" ]` are fine with VAR unset, and so are bare names in arithmetic (an unset
   counter is 0 by design). `. /etc/os-release` sets the os-release names. After `eval` or
   sourcing any other file, anything could be set, so the rest of the doc is not checked.
@@ -27,81 +27,11 @@ import re
 from collections.abc import Iterator, Sequence
 
 from doctest_runner.lint.context import LintContext, ShellStep
-from doctest_runner.lint.shell import _ASSIGN_RE, SimpleCommand, VarRef, command_argv
+from doctest_runner.shell import ASSIGN_RE, SimpleCommand, VarRef, command_argv, is_common_env
 from doctest_runner.model import Finding
 
 RULE = "placeholder"
 
-COMMON_ENV = frozenset(
-    [
-        "HOME",
-        "USER",
-        "LOGNAME",
-        "PATH",
-        "PWD",
-        "OLDPWD",
-        "SHELL",
-        "UID",
-        "EUID",
-        "PPID",
-        "HOSTNAME",
-        "HOSTTYPE",
-        "MACHTYPE",
-        "OSTYPE",
-        "TERM",
-        "LANG",
-        "LANGUAGE",
-        "PS1",
-        "PS2",
-        "PS4",
-        "RANDOM",
-        "SRANDOM",
-        "LINENO",
-        "SECONDS",
-        "IFS",
-        "OPTARG",
-        "OPTIND",
-        "REPLY",
-        "PIPESTATUS",
-        "FUNCNAME",
-        "GROUPS",
-        "SHLVL",
-        "BASH",
-        "BASHPID",
-        "BASHOPTS",
-        "DIRSTACK",
-        "EPOCHSECONDS",
-        "EPOCHREALTIME",
-        "HISTFILE",
-        "HISTSIZE",
-        "COLUMNS",
-        "LINES",
-        "MAIL",
-        "TMPDIR",
-        "XDG_RUNTIME_DIR",
-        "XDG_CONFIG_HOME",
-        "XDG_DATA_HOME",
-        "XDG_CACHE_HOME",
-        "SUDO_USER",
-        "SUDO_UID",
-        "SUDO_GID",
-        "MAPFILE",
-        "COMP_WORDS",
-        "COMP_CWORD",
-        # proxies: set by the reader's environment when they are behind one, meant to pass through
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "ftp_proxy",
-        "all_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "FTP_PROXY",
-        "ALL_PROXY",
-    ]
-)
-_ENV_PREFIXES = ("BASH_", "LC_")
 
 OS_RELEASE_VARS = frozenset(
     [
@@ -200,10 +130,6 @@ HTML_TAGS = frozenset(
 _ANGLE_RE = re.compile(r"(?<![<\\])<([A-Za-z][A-Za-z0-9_.:/-]*(?: [A-Za-z0-9_.:/-]+)*)>")
 
 
-def _is_env(name: str) -> bool:
-    return name in COMMON_ENV or name.startswith(_ENV_PREFIXES)
-
-
 # ---- angle-bracket placeholders -----------------------------------------------------------------
 
 
@@ -254,7 +180,7 @@ def _file_comment_spans(text: str) -> list[tuple[int, int]]:
 
 def _assigned_name(word: str) -> str:
     """The variable an assignment word (`NAME=...`, `NAME+=...`, `NAME[i]=...`) sets; the lexer made it one."""
-    m = _ASSIGN_RE.match(word)
+    m = ASSIGN_RE.match(word)
     return m.group(1) if m else word.split("=", 1)[0]
 
 
@@ -350,7 +276,7 @@ def _unset_variables(ctx: LintContext) -> Iterator[Finding]:
             if (
                 name in defined
                 or name in reported
-                or _is_env(name)
+                or is_common_env(name)
                 or what.in_test
                 or what.op in (":-", "-", ":+", "+", "arith")
             ):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
 from doctest_runner.model import Finding, Step
-from doctest_runner.parse.steps import GUEST_REASON
+from doctest_runner.parse import GUEST_REASON
 
 
 def prompt_style(step: Step) -> str:

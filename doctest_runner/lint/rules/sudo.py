@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
-from doctest_runner.lint.shell import _ASSIGN_RE, SimpleCommand, Word, command_words, uses_sudo
+from doctest_runner.shell import ASSIGN_RE, SimpleCommand, Word, command_words, uses_sudo
 from doctest_runner.model import Finding
 
 RULE = "sudo-redirect"
@@ -69,7 +69,7 @@ def check(ctx: LintContext) -> Iterator[Finding]:
             # literal assignments feed target resolution: CONF=/etc/x.toml; sudo cat > $CONF
             if not cmd.argv:
                 for w in cmd.assignments:
-                    m = _ASSIGN_RE.match(w.text)
+                    m = ASSIGN_RE.match(w.text)
                     if m and "$(" not in w.value and "`" not in w.value:
                         known[m.group(1)] = _resolve(w.value[m.end() - m.start() :], known)
             if s.as_root or not cmd.redirects:

@@ -1,97 +1,25 @@
-"""Rule `syntax`: a step bash cannot parse, at the line bash names.
+"""Rule `syntax`: a step bash cannot parse, at the line bash names (`shell.check_step`).
 
-bash itself is the judge (`bash -n /dev/stdin`: parse only, never execute; reading the script
-as a file path rather than plain stdin is what makes bash print `line N`). For speed, a step the
-parser's `check_syntax` (one long-lived bash, results cached from parsing) calls ok skips the
-`bash -n` process; every other step gets `bash -n`, whose message and line are reported. A heredoc left open
-is only a warning to bash, but in a doc it swallows the rest of the block, so it is an error here.
+bash itself is the judge: parse only, never execute; a step the parser's long-lived bash already
+called ok skips the `bash -n` process, every other step gets `bash -n`, whose message and line are
+reported. A heredoc left open is only a warning to bash, but in a doc it swallows the rest of the
+block, so it is an error here.
 
 A script a step hands to another shell as a string (`sh -c '...'`, `ssh host '...'`, `watch '...'`: see
-`lint.shell.inner_scripts`) is one quoted word to the step's bash, so it is checked the same way on its own,
+`shell.inner_scripts`) is one quoted word to the step's bash, so it is checked the same way on its own,
 and reported at the doc line of its failing line.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from doctest_runner.lint.context import LintContext, ShellStep, SyntaxProblem
-from doctest_runner.lint.shell import inner_scripts
+from doctest_runner.lint.context import LintContext, ShellStep
 from doctest_runner.model import Finding
+from doctest_runner.shell import SyntaxProblem, check_step, inner_scripts
 
 RULE = "syntax"
-
-_LINE_RE = re.compile(r"^/dev/stdin: line (\d+): (.*)$")
-_HEREDOC_RE = re.compile(r"here-document at line (\d+) delimited by end-of-file \(wanted `(.*)'\)")
-
-
-def _bash() -> str:
-    return shutil.which("bash") or "/bin/bash"
-
-
-@functools.lru_cache(maxsize=4096)
-def check_bash(text: str) -> SyntaxProblem | None:
-    """Parse `text` with `bash -n`; None when it parses cleanly."""
-    try:
-        proc = subprocess.run(
-            [_bash(), "--norc", "--noprofile", "-n", "/dev/stdin"],
-            input=text + "\n",
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,  # exit 2 is the answer we want to read
-        )
-    except subprocess.TimeoutExpired:
-        return SyntaxProblem(0, "bash -n did not finish parsing in 20 s")
-    except OSError:  # no bash at all: nothing can be said about syntax
-        return None
-    n_lines = text.count("\n") + 1
-    problem: SyntaxProblem | None = None
-    for raw in proc.stderr.splitlines():
-        m = _LINE_RE.match(raw)
-        if not m:
-            continue
-        line, message = int(m.group(1)), m.group(2)
-        if message.startswith("`"):  # bash echoes the offending line: not a new problem
-            continue
-        heredoc = _HEREDOC_RE.search(message)
-        if heredoc:
-            if problem is None:
-                problem = SyntaxProblem(
-                    int(heredoc.group(1)) - 1, f"here-document is never closed (no `{heredoc.group(2)}` line)"
-                )
-            continue
-        if "warning:" in message:
-            continue
-        if line > n_lines or "unexpected end of file" in message:
-            # bash names the line after the last one: point at the last line with text instead
-            lines = text.split("\n")
-            line = next((k + 1 for k in range(len(lines) - 1, -1, -1) if lines[k].strip()), 1)
-            message += " (an if/for/while/case/{ or a quote is never closed)"
-        return SyntaxProblem(min(line, n_lines) - 1, message)
-    return problem
-
-
-def _parses(text: str) -> bool:
-    """Fast verdict from the parser's long-lived bash (it has usually seen this text already).
-
-    Only a clean "ok" is taken from it; any doubt goes to `check_bash`, whose message and line
-    are the ones reported.
-    """
-    try:
-        from doctest_runner.parse.shell import check_syntax
-    except ImportError:
-        return False
-    return check_syntax(text).ok  # documented never to raise
-
-
-def check_step(text: str) -> SyntaxProblem | None:
-    return None if _parses(text) else check_bash(text)
 
 
 def prepare(ctx: LintContext, workers: int = 4) -> None:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 
 from doctest_runner.lint.context import LintContext
-from doctest_runner.lint.shell import Word, command_argv
+from doctest_runner.shell import Word, command_argv
 from doctest_runner.model import Finding
 
 RULE = "interactive-tty"

@@ -1,7 +1,7 @@
-"""A forgiving bash lexer for lint rules: simple commands, redirects, heredocs, variable references.
+"""THE bash lexer: simple commands, redirects, heredocs, quoted spans, comments, variable references.
 
-Why not bash itself: bash can tell us *whether* a step parses (`bash -n`, see rules/syntax.py), but
-not *what* it contains. The rules need to know, with exact offsets, which simple commands run,
+Why not bash itself: bash can tell us *whether* a step parses (`complete.py`), but not *what* it
+contains. Lint rules, the planner and the classifier need to know, with exact offsets, which simple commands run,
 which words and redirects they have, where heredoc bodies are and which `$VAR`s get expanded.
 This lexer is deliberately tolerant: it never raises, and on input bash would reject it still
 returns its best reading, so one broken step never hides findings in the others.
@@ -13,11 +13,15 @@ one into a 0-based line of that text (which `Step.source_line` maps to the doc).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\+?=")
+# `NAME=`, `NAME+=`, `NAME[i]=` at the start of a word: an assignment (group 1: the name).
+# `NAME=`, `NAME+=`, `NAME[i]=` at the start of a word: an assignment (group 1: the name).
+ASSIGN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\+?=")
 _SPECIAL_PARAMS = set("@*#?$!-_0123456789")
 _WORD_BREAK = set(" \t\n|&;()<>")
 
@@ -85,7 +89,7 @@ class SimpleCommand:
         """Leading NAME=value words."""
         out = []
         for w in self.words:
-            if _ASSIGN_RE.match(w.text):
+            if ASSIGN_RE.match(w.text):
                 out.append(w)
             else:
                 break
@@ -119,6 +123,9 @@ class Script:
     refs: list[VarRef] = field(default_factory=list)
     heredocs: list[Heredoc] = field(default_factory=list)
     comments: list[tuple[int, int]] = field(default_factory=list)  # [start, end) spans
+    # [start, end) of each quoted span, quote characters included, with its kind: "'", "$'" or '"'
+    # (`$"..."` counts as '"'). Spans nest: `"$(echo 'a')"` gives a '"' span holding a "'" span.
+    quotes: list[tuple[int, int, str]] = field(default_factory=list)
     arith_defs: list[tuple[str, int]] = field(default_factory=list)  # ((i=0)), ((n++))
     _newlines: list[int] = field(default_factory=list, repr=False)
 
@@ -143,6 +150,7 @@ def lex(text: str) -> Script:
     script = lexer.script
     script.commands.sort(key=lambda c: c.start)
     script.refs.sort(key=lambda r: r.start)
+    script.quotes.sort()
     script._newlines = [m.start() for m in re.finditer("\n", text)]
     return script
 
@@ -427,20 +435,28 @@ class _Lexer:
 
     def _scan_expansions(self, start: int, end: int) -> None:
         """Find $-expansions and backticks in text that is expanded but not word-split (heredoc body)."""
+        with self._window(start, end):
+            s = self.s
+            while self.i < self.n:
+                c = s[self.i]
+                if c == "\\":
+                    self.i += 2
+                elif c == "$":
+                    self._dollar()
+                elif c == "`":
+                    self._backtick()
+                else:
+                    self.i += 1
+
+    @contextlib.contextmanager
+    def _window(self, start: int, end: int) -> Iterator[None]:
+        """Lex only `s[start:end]` inside the block, then go back to where the lexer was."""
         saved_i, saved_n = self.i, self.n
         self.i, self.n = start, end
-        s = self.s
-        while self.i < self.n:
-            c = s[self.i]
-            if c == "\\":
-                self.i += 2
-            elif c == "$":
-                self._dollar()
-            elif c == "`":
-                self._backtick()
-            else:
-                self.i += 1
-        self.i, self.n = saved_i, saved_n
+        try:
+            yield
+        finally:
+            self.i, self.n = saved_i, saved_n
 
     # ---- arithmetic ----------------------------------------------------------------------------
 
@@ -468,38 +484,36 @@ class _Lexer:
         return self.n
 
     def _scan_arith(self, start: int, end: int) -> None:
-        saved_i, saved_n = self.i, self.n
-        self.i, self.n = start, end
-        s = self.s
-        while self.i < self.n:
-            c = s[self.i]
-            if c == "$":
-                self._dollar()
-                continue
-            if c == "`":
-                self._backtick()
-                continue
-            if c.isdigit():  # numbers, incl. base#digits
-                m = re.compile(r"[0-9]+(#[0-9A-Za-z@_]+)?").match(s, self.i, self.n)
-                self.i = m.end() if m else self.i + 1
-                continue
-            m = _NAME_RE.match(s, self.i, self.n)
-            if m:
-                name = m.group(0)
-                rest = s[m.end() : self.n].lstrip()
-                if re.match(r"(\[[^\]]*\])?\s*([-+*/%&|^]|<<|>>)?=(?!=)", rest) or rest.startswith(
-                    ("++", "--")
-                ):
-                    # x=1, x+=1, x++: a counter starting from unset (0) is the idiom, not a bug
-                    self.script.arith_defs.append((name, m.start()))
-                elif s[max(start, m.start() - 2) : m.start()] in ("++", "--"):
-                    self.script.arith_defs.append((name, m.start()))
-                else:
-                    self.script.refs.append(VarRef(name, m.start(), "arith"))
-                self.i = m.end()
-                continue
-            self.i += 1
-        self.i, self.n = saved_i, saved_n
+        with self._window(start, end):
+            s = self.s
+            while self.i < self.n:
+                c = s[self.i]
+                if c == "$":
+                    self._dollar()
+                    continue
+                if c == "`":
+                    self._backtick()
+                    continue
+                if c.isdigit():  # numbers, incl. base#digits
+                    m = re.compile(r"[0-9]+(#[0-9A-Za-z@_]+)?").match(s, self.i, self.n)
+                    self.i = m.end() if m else self.i + 1
+                    continue
+                m = _NAME_RE.match(s, self.i, self.n)
+                if m:
+                    name = m.group(0)
+                    rest = s[m.end() : self.n].lstrip()
+                    if re.match(r"(\[[^\]]*\])?\s*([-+*/%&|^]|<<|>>)?=(?!=)", rest) or rest.startswith(
+                        ("++", "--")
+                    ):
+                        # x=1, x+=1, x++: a counter starting from unset (0) is the idiom, not a bug
+                        self.script.arith_defs.append((name, m.start()))
+                    elif s[max(start, m.start() - 2) : m.start()] in ("++", "--"):
+                        self.script.arith_defs.append((name, m.start()))
+                    else:
+                        self.script.refs.append(VarRef(name, m.start(), "arith"))
+                    self.i = m.end()
+                    continue
+                self.i += 1
 
     # ---- words ---------------------------------------------------------------------------------
 
@@ -516,7 +530,7 @@ class _Lexer:
                 self._nested_list()
                 value.append(s[start : self.i])
                 continue
-            if c == "(" and _ASSIGN_RE.fullmatch(s, start, self.i):
+            if c == "(" and ASSIGN_RE.fullmatch(s, start, self.i):
                 # NAME=( array ) : consume the elements as part of this word
                 self._array_body()
                 value.append("(...)")
@@ -561,6 +575,7 @@ class _Lexer:
             end = s.find("'", self.i + 1)
             end = self.n if end < 0 or end > self.n else end
             part = s[self.i + 1 : end]
+            self.script.quotes.append((self.i, min(self.n, end + 1), "'"))
             self.i = min(self.n, end + 1)
             return part, True
         if c == '"':
@@ -575,6 +590,7 @@ class _Lexer:
                 while j < self.n and s[j] != "'":
                     j += 2 if s[j] == "\\" else 1
                 part = s[self.i + 2 : min(j, self.n)]
+                self.script.quotes.append((self.i, min(self.n, j + 1), "$'"))
                 self.i = min(self.n, j + 1)
                 return part, True
             if s.startswith('$"', self.i):
@@ -592,6 +608,7 @@ class _Lexer:
 
     def _dquote(self) -> str:
         s = self.s
+        opened = self.i
         self.i += 1  # opening "
         out: list[str] = []
         while self.i < self.n:
@@ -620,6 +637,7 @@ class _Lexer:
             out.append(c)
             self.i += 1
         self.i = min(self.i, self.n)
+        self.script.quotes.append((opened, self.i, '"'))
         return "".join(out)
 
     def _dollar(self, in_dquote: bool = False) -> None:
@@ -694,6 +712,7 @@ class _Lexer:
                 self._dquote()
             elif c == "'" and not in_dquote:
                 end = s.find("'", self.i + 1)
+                self.script.quotes.append((self.i, self.n if end < 0 else end + 1, "'"))
                 self.i = self.n if end < 0 else end + 1
             else:
                 self.i += 1
@@ -775,7 +794,7 @@ def wrapper_length(words: list[str]) -> int:
             continue
         if w == "env":
             i += 1
-            while i < len(words) and (words[i].startswith("-") or _ASSIGN_RE.match(words[i])):
+            while i < len(words) and (words[i].startswith("-") or ASSIGN_RE.match(words[i])):
                 i += 1
             continue
         if w == "xargs":
@@ -788,7 +807,7 @@ def wrapper_length(words: list[str]) -> int:
             while i < len(words) and words[i].startswith("-"):
                 i += 1
             continue
-        if _ASSIGN_RE.match(w) and i > 0:
+        if ASSIGN_RE.match(w) and i > 0:
             i += 1
             continue
         break
@@ -804,228 +823,8 @@ def uses_sudo(cmd: SimpleCommand) -> bool:
         if (
             v in ("env", "nohup", "command", "exec", "time", "nice")
             or v.startswith("-")
-            or _ASSIGN_RE.match(v)
+            or ASSIGN_RE.match(v)
         ):
             continue
         return False
     return False
-
-
-# ---- shell inside shell ------------------------------------------------------------------------
-# A step often hands a script to another shell as a string: `sh -c '...'`, `sudo bash -c "..."`, `su -c`,
-# `ssh host '...'`, `watch '...'`, `script -c`, `docker exec c sh -c`, `kubectl exec p -- sh -c`. The outer
-# shell sees one quoted word, so `bash -n` on the step cannot see a broken quote inside it; the rules check
-# the inner script like a step, at the doc line of its own failing line (`InnerScript.line_map`).
-
-SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "posh"})
-# Tools whose arguments end in a command they run (in a container, another root, under a limit...):
-# the first shell word after them starts the command.
-_RUNS_A_COMMAND = frozenset({
-    "docker", "podman", "nerdctl", "kubectl", "oc", "lxc", "incus", "chroot", "nsenter", "unshare", "timeout",
-    "flock", "setsid", "systemd-run", "ionice", "taskset", "find", "firejail", "bwrap", "schroot",
-})
-_SSH_ARG_OPTS = set("BbcDEeFIiJLlmOoPpQRSWw")
-_WATCH_ARG_OPTS = {"-n", "--interval", "-q", "--equexit"}
-_SCRIPT_ARG_OPTS = {"-E", "--echo", "-I", "--log-in", "-O", "--log-out", "-B", "--log-io", "-T", "--log-timing",
-                    "-m", "--logging-format"}
-# `<value>` / `{{ template }}` placeholders: the placeholder rule reports those, not a syntax error inside
-_PLACEHOLDER_RE = re.compile(r"<[A-Za-z][A-Za-z0-9_.:/-]*(?: [A-Za-z][A-Za-z0-9_.:/-]*)*>|\{\{")
-# expansions as written; a script that is nothing but these is not a literal to check (`bash -c "$CMD"`)
-_EXPANSION_RE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#?$!-]|`[^`]*`")
-MAX_INNER_DEPTH = 3
-
-
-@dataclass(frozen=True)
-class InnerScript:
-    """A script one command hands to another shell, as that shell receives it."""
-
-    launcher: str  # how it is handed over: "sh -c", "su -c", "ssh", "watch", "script -c"
-    text: str
-    line_map: tuple[int, ...]  # for each line of `text`, its 0-based line in the outer text
-
-
-def literal_value(text: str) -> tuple[str, list[int]] | None:
-    """The word `text` as the outer shell passes it on (quotes removed, escapes resolved, expansions kept as
-    written), with each character's offset in `text`; None for `$'...'`, whose escapes are not tracked."""
-    out: list[str] = []
-    offs: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "'":
-            end = text.find("'", i + 1)
-            end = n if end < 0 else end
-            out.extend(text[i + 1:end])
-            offs.extend(range(i + 1, end))
-            i = end + 1
-        elif c == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                if text[i] == "\\" and i + 1 < n and text[i + 1] in '$`"\\\n':
-                    if text[i + 1] != "\n":  # backslash-newline joins lines
-                        out.append(text[i + 1])
-                        offs.append(i + 1)
-                    i += 2
-                    continue
-                out.append(text[i])
-                offs.append(i)
-                i += 1
-            i += 1
-        elif c == "\\":
-            if i + 1 < n and text[i + 1] != "\n":
-                out.append(text[i + 1])
-                offs.append(i + 1)
-            i += 2
-        elif text.startswith("$'", i):
-            return None
-        else:
-            out.append(c)
-            offs.append(i)
-            i += 1
-    return "".join(out), offs
-
-
-def _is_short_flags(v: str, letter: str) -> bool:
-    """`-c`, `-ec`, `-xec`: a bundle of one-letter options that includes `letter`."""
-    return len(v) > 1 and v[0] == "-" and v[1] != "-" and v[1:].isalpha() and letter in v[1:]
-
-
-def _after_shell(words: list[Word], i: int) -> list[Word] | None:
-    """`sh [options] -c SCRIPT [name args...]` with words[i] the shell: [SCRIPT], or None (a script file)."""
-    j, has_c = i + 1, False
-    while j < len(words):
-        v = words[j].value
-        if v == "--" or v == "-":
-            j += 1
-            break
-        if v in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
-            j += 2
-            continue
-        if v.startswith("--") or (len(v) > 1 and v[0] == "+"):
-            j += 1
-            continue
-        if len(v) > 1 and v[0] == "-":
-            has_c = has_c or _is_short_flags(v, "c")
-            j += 1
-            continue
-        break
-    return [words[j]] if has_c and j < len(words) else None
-
-
-def _after_su(words: list[Word], i: int) -> list[Word] | None:
-    """`su [-] [user] -c SCRIPT` / `--command=SCRIPT` (runuser alike)."""
-    for j in range(i + 1, len(words)):
-        w = words[j]
-        if w.value in ("-c", "--command") and j + 1 < len(words):
-            return [words[j + 1]]
-        if w.text.startswith("--command="):
-            k = len("--command=")
-            return [Word(w.text[k:], w.start + k, w.end, w.value[k:], w.quoted)]
-    return None
-
-
-def _after_script(words: list[Word], i: int) -> list[Word] | None:
-    """`script [options] -c CMD [file]`, `-fec CMD`, `--command CMD` / `--command=CMD`."""
-    j = i + 1
-    while j < len(words) and words[j].value.startswith("-"):
-        v, w = words[j].value, words[j]
-        if v == "--command" or (_is_short_flags(v, "c") and v.endswith("c")):
-            return [words[j + 1]] if j + 1 < len(words) else None
-        if w.text.startswith("--command="):
-            k = len("--command=")
-            return [Word(w.text[k:], w.start + k, w.end, v[k:], w.quoted)]
-        j += 2 if v in _SCRIPT_ARG_OPTS else 1
-    return None
-
-
-def _after_ssh(words: list[Word], i: int) -> list[Word] | None:
-    """`ssh [options] destination command...`: the command words (ssh joins them with spaces)."""
-    j = i + 1
-    while j < len(words) and words[j].value.startswith("-"):
-        v = words[j].value
-        j += 1
-        if v == "--":
-            break
-        if len(v) == 2 and v[1] in _SSH_ARG_OPTS:
-            j += 1
-    return words[j + 1:] or None if j < len(words) else None
-
-
-def _after_watch(words: list[Word], i: int) -> list[Word] | None:
-    """`watch [options] command...`: joined and run with `sh -c`, unless `-x`/`--exec`."""
-    j = i + 1
-    while j < len(words) and words[j].value.startswith("-"):
-        v = words[j].value
-        if v in ("-x", "--exec") or _is_short_flags(v, "x"):
-            return None
-        j += 2 if v in _WATCH_ARG_OPTS else 1
-    return words[j:] or None
-
-
-def _launch(words: list[Word]) -> tuple[str, list[Word]] | None:
-    """The launcher and the word(s) that make the inner script, for one command's argv (wrappers peeled)."""
-    if not words:
-        return None
-    name = words[0].value.rsplit("/", 1)[-1]
-    if name in SHELLS:
-        got = _after_shell(words, 0)
-        return (f"{name} -c", got) if got else None
-    if name in ("su", "runuser"):
-        got = _after_su(words, 0)
-        return (f"{name} -c", got) if got else None
-    if name == "script":
-        got = _after_script(words, 0)
-        return ("script -c", got) if got else None
-    if name == "ssh":
-        got = _after_ssh(words, 0)
-        return ("ssh", got) if got else None
-    if name == "watch":
-        got = _after_watch(words, 0)
-        return ("watch", got) if got else None
-    if name in _RUNS_A_COMMAND:
-        for j in range(1, len(words)):
-            if words[j].value.rsplit("/", 1)[-1] in SHELLS:
-                got = _after_shell(words, j)
-                if got:
-                    return f"{words[j].value.rsplit('/', 1)[-1]} -c", got
-    return None
-
-
-def _inner_of(script: Script, launcher: str, words: list[Word]) -> InnerScript | None:
-    """The inner script from its words (joined by spaces, as ssh and watch do), with its line map."""
-    text: list[str] = []
-    offs: list[int] = []
-    for k, w in enumerate(words):
-        lit = literal_value(w.text)
-        if lit is None or lit[0] != w.value:  # a reading we cannot map exactly: no check rather than a wrong one
-            return None
-        if k:
-            text.append(" ")
-            offs.append(w.start)
-        text.append(lit[0])
-        offs.extend(w.start + o for o in lit[1])
-    body = "".join(text)
-    if not _EXPANSION_RE.sub("", body).strip() or _PLACEHOLDER_RE.search(body):
-        return None
-    lines = [script.line_index(offs[0]) if offs else script.line_index(words[0].start)]
-    lines += [script.line_index(offs[k]) + 1 for k, ch in enumerate(body) if ch == "\n"]
-    return InnerScript(launcher, body, tuple(lines))
-
-
-def inner_scripts(text: str, script: Script | None = None, depth: int = MAX_INNER_DEPTH) -> list[InnerScript]:
-    """Every script `text` hands to another shell as a literal string, nested ones too (`ssh h "sudo sh -c
-    '...'"`), each with the 0-based line of `text` for each of its lines. Pure; never raises."""
-    script = script if script is not None else lex(text)
-    found: list[InnerScript] = []
-    for cmd in script.commands:
-        launched = _launch(command_argv(cmd))
-        if launched is None:
-            continue
-        inner = _inner_of(script, *launched)
-        if inner is None:
-            continue
-        found.append(inner)
-        if depth > 1:
-            for sub in inner_scripts(inner.text, depth=depth - 1):
-                found.append(InnerScript(sub.launcher, sub.text, tuple(inner.line_map[k] for k in sub.line_map)))
-    return found

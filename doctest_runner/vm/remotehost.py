@@ -1,4 +1,6 @@
-"""Guides on other libvirt hosts (`run --host qemu+ssh://user@host/system`).
+"""Guides on other libvirt hosts (`run --host qemu+ssh://user@host/system`): the connection to such a host
+(libvirt plus SSH), its image pool, the SSH tunnel to a guest, the records and reaping of our VMs there, and
+the scheduler of VM slots across hosts. The machine itself is vm/providers/remote.py.
 
 Why this shape: the exec layer only knows "an SSH endpoint on 127.0.0.1". So a remote VM gets a local
 listening socket whose connections are forwarded through the host's SSH connection (paramiko
@@ -21,7 +23,6 @@ import contextlib
 import getpass
 import json
 import os
-import random
 import re
 import secrets
 import select
@@ -29,20 +30,19 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paramiko
 
-from doctest_runner.image.cache import BuiltImage, cache_root, file_lock, remove_tree
+from doctest_runner.image import BuiltImage, file_lock, remove_tree
+from doctest_runner.paths import cache_root
 from doctest_runner.model import DoctestError, HostInfo
-from doctest_runner.vm.domain import DomainSpec, domain_xml
-from doctest_runner.vm.machine import RUN_ID_RE, Machine, _kernel_cmdline, _SigtermGuard, new_run_id
-from doctest_runner.vm.machine import tail as _tail
-from doctest_runner.vm.state import read_owner, reapable, write_owner
+from doctest_runner.vm.state import read_owner, reapable
+from doctest_runner.wait import WaitTimeout, poll
 
 REMOTE_PREFIX = "doctest-remote-"
 DEFAULT_POOL = "doctest-runner"
@@ -332,7 +332,7 @@ class RemoteHost:
         self._caps: str | None = None
 
     def open(self) -> RemoteHost:
-        import libvirt
+        import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
         libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
         try:
@@ -395,7 +395,7 @@ class RemoteHost:
     # -- storage --
     def pool(self) -> Any:
         """The image pool, defined (persistent, autostart) and started if needed."""
-        import libvirt
+        import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
         try:
             pool = self.conn.storagePoolLookupByName(self.spec.pool)
@@ -421,7 +421,7 @@ class RemoteHost:
         return ET.fromstring(pool.XMLDesc(0)).findtext("./target/path") or self.spec.pool_dir
 
     def volume(self, pool: Any, name: str) -> Any | None:
-        import libvirt
+        import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
         try:
             return pool.storageVolLookupByName(name)
@@ -430,7 +430,7 @@ class RemoteHost:
 
     def upload(self, pool: Any, local: Path, name: str, log: Log | None = None) -> None:
         """Copy a file into the pool as `name`: stream into a `.part-*` volume, then rename it into place."""
-        import libvirt
+        import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
         size = local.stat().st_size
         part = f".part-{secrets.token_hex(4)}-{name}"
@@ -478,67 +478,10 @@ class RemoteHost:
         return out
 
 
-# --- the machine ---------------------------------------------------------------------------------------
-
-@dataclass
-class RemoteMachine(Machine):
-    """A VM on a remote host; `ssh_host:ssh_port` is the local end of the tunnel to its SSH."""
-
-    uri: str = ""
-    remote_console: str = ""  # the console log file on the remote host
-    _remote: RemoteHost | None = field(default=None, repr=False)
-    _forwarder: Forwarder | None = field(default=None, repr=False)
-    _overlay_vol: Any = field(default=None, repr=False)
-    _pool: Any = field(default=None, repr=False)
-    _lock: Any = field(default_factory=threading.Lock, repr=False)
-
-    def kept_hint(self) -> str:
-        """The tunnel here ends with this process: a reviewer reaches the guest through the host itself."""
-        spec = parse_host(self.uri)
-        guest_port = self._forwarder.dest[1] if self._forwarder is not None else "PORT"
-        return (f"ssh -i {self.key_path} -J {spec.user}@{spec.hostname}:{spec.port} -p {guest_port} "
-                f"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {self.user}@127.0.0.1\n"
-                f"  remove it with: doctest-runner doctor --fix --remove-kept {self.name} --host '{self.uri}'")
-
-    def fetch_console(self) -> None:
-        """Copy the remote console log into `console_log` (best effort: it is evidence, not a result)."""
-        if self._remote is None or not self.remote_console:
-            return
-        with contextlib.suppress(Exception):
-            self._remote.sftp().get(self.remote_console, str(self.console_log))
-
-    def wait_ssh(self, timeout: float = 180) -> None:
-        try:
-            super().wait_ssh(timeout)
-        except DoctestError as exc:
-            self.fetch_console()
-            raise DoctestError(f"{exc.message.split('; console')[0]}; console from {self.uri} "
-                               f"({self.console_log}) ends with:\n{_tail(self.console_log)}") from None
-
-    def destroy(self) -> None:
-        """Stop the domain, fetch the console log, delete overlay and console file there; drop the record here.
-        Idempotent and safe from two threads (the guide's own cleanup and the runner's Ctrl-C handler)."""
-        with self._lock:
-            if self._destroyed:
-                return
-            ok = True
-            if self._forwarder is not None:
-                self._forwarder.close()
-            if self._remote is not None and self._remote.conn is not None:
-                ok = _remove_remote_vm(self._remote, self.name, self._pool, self._overlay_vol, self.remote_console,
-                                       fetch_to=self.console_log)
-            if ok and self._vmdir is not None:
-                remove_tree(self._vmdir)  # otherwise the record stays, and the next reaper retries
-            self._destroyed = True
-            if self._remote is not None:
-                self._remote.close()
-            self._conn = None
-
-
-def _remove_remote_vm(rh: RemoteHost, name: str, pool: Any, overlay_vol: Any, console: str,
+def remove_remote_vm(rh: RemoteHost, name: str, pool: Any, overlay_vol: Any, console: str,
                       fetch_to: Path | None = None) -> bool:
     """Domain gone, console fetched and deleted, overlay volume deleted; True when all of that worked."""
-    import libvirt
+    import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
     ok = True
     try:
@@ -548,14 +491,17 @@ def _remove_remote_vm(rh: RemoteHost, name: str, pool: Any, overlay_vol: Any, co
     if dom is not None:
         with contextlib.suppress(libvirt.libvirtError):
             dom.destroy()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # transient: gone from the list once qemu has exited
+
+        def gone() -> bool | None:  # transient: gone from the list once qemu has exited
             try:
                 rh.conn.lookupByName(name)
             except libvirt.libvirtError:
-                break
-            time.sleep(0.2)
-        else:
+                return True
+            return None
+
+        try:
+            poll(gone, timeout=20, interval=0.2, what=f"domain {name} on {rh.spec.label} to go")
+        except WaitTimeout:
             ok = False
     if console:
         try:
@@ -593,7 +539,7 @@ def records_dir(spec: HostSpec) -> Path:
     return d
 
 
-def _read_record(vmdir: Path) -> dict | None:
+def read_record(vmdir: Path) -> dict | None:
     try:
         return json.loads((vmdir / REMOTE_FILE).read_text())
     except (OSError, ValueError):
@@ -625,8 +571,8 @@ def reap_remote(spec: HostSpec, rh: RemoteHost | None = None, *,
             rh = RemoteHost(spec).open()
         assert rh is not None
         for d in stale:
-            rec = _read_record(d) or {}
-            if _remove_remote_vm(rh, d.name, None, None, rec.get("console", "")):
+            rec = read_record(d) or {}
+            if remove_remote_vm(rh, d.name, None, None, rec.get("console", "")):
                 remove_tree(d)
                 removed.append(d.name)
     finally:
@@ -642,103 +588,3 @@ def probe_hosts(uris: list[str], memory_mb: int = 2048, accel: str | None = None
         with RemoteHost(parse_host(uri)) as rh:
             out.append(rh.probe(memory_mb, accel))
     return out
-
-
-@contextlib.contextmanager
-def boot_remote(image: BuiltImage, uri: str, *, run_id: str | None = None, workdir: Path | None = None,
-                accel: str | None = None, memory_mb: int = 2048, vcpus: int = 2, boot_timeout: float = 180,
-                keep: bool = False, log: Log | None = None) -> Iterator[RemoteMachine]:
-    """`vm.boot` on a remote libvirt host: same contract (fresh VM, SSH ready, always removed afterwards)."""
-    import libvirt
-
-    spec = parse_host(uri)
-    run_id = run_id or new_run_id()
-    if not RUN_ID_RE.match(run_id):
-        raise DoctestError(f"invalid run id {run_id!r} (letters, digits, . _ -; at most 63)")
-    name = REMOTE_PREFIX + run_id
-    guard = _SigtermGuard()
-    rh = RemoteHost(spec)
-    machine: RemoteMachine | None = None
-    vmdir: Path | None = None
-    pool = overlay_vol = None
-    console = ""
-    with guard:
-        try:
-            rh.open()
-            for gone in reap_remote(spec, rh):
-                if log:
-                    log(f"{spec.label}: removed a VM left by a dead run: {gone}")
-            host = remote_accel(rh.caps(), accel or os.environ.get("DOCTEST_RUNNER_ACCEL"))
-            host = HostInfo(accel=host.accel, why=f"{spec.label}: {host.why}", cpu_mode=host.cpu_mode,
-                            nested=host.nested)
-            files = rh.ensure_image(image, log)
-            vmdir = records_dir(spec) / name
-            try:
-                vmdir.mkdir()
-            except FileExistsError:
-                vmdir = None
-                raise DoctestError(f"a VM named {name} already exists for {spec.label}; use another run id") from None
-            pool = rh.pool()
-            directory = rh.pool_dir(pool)
-            console = str(PurePosixPath(directory) / f"{name}.console.log")
-            write_owner(vmdir, name)
-            (vmdir / REMOTE_FILE).write_text(json.dumps({"uri": uri, "pool": spec.pool, "console": console,
-                                                         "overlay": f"{name}.overlay.qcow2"}, indent=1) + "\n")
-            base_vol = pool.storageVolLookupByName(PurePosixPath(files["base"]).name)
-            capacity = base_vol.info()[1]
-            overlay_vol = pool.createXML(
-                f"<volume><name>{name}.overlay.qcow2</name><capacity unit='bytes'>{capacity}</capacity>"
-                "<target><format type='qcow2'/></target>"
-                f"<backingStore><path>{files['base']}</path><format type='qcow2'/></backingStore></volume>", 0)
-            logdir = Path(workdir) if workdir is not None else vmdir
-            logdir.mkdir(parents=True, exist_ok=True)
-            console_log = (logdir / f"{name}.console.log").resolve()
-            console_log.unlink(missing_ok=True)
-            emulator = emulator_path(rh.caps())
-            dom = None
-            rng = random.Random()
-            for attempt in range(8):
-                port = rng.randint(*PORT_RANGE)
-                dspec = DomainSpec(name=name, overlay=Path(overlay_vol.path()), console_log=Path(console),
-                                   ssh_port=port, accel=host.accel, cpu_mode=host.cpu_mode, memory_mb=memory_mb,
-                                   vcpus=vcpus, kernel=Path(files["kernel"]) if "kernel" in files else None,
-                                   initrd=Path(files["initrd"]) if "initrd" in files else None,
-                                   cmdline=_kernel_cmdline(image) if image.kernel else "",
-                                   seed=Path(files["seed"]) if "seed" in files else None, emulator=emulator)
-                try:
-                    dom = rh.conn.createXML(domain_xml(dspec), 0)
-                    break
-                except libvirt.libvirtError as exc:
-                    msg = exc.get_error_message() or str(exc)
-                    if "forward" in msg.lower() and attempt < 7:  # port taken there: another one
-                        continue
-                    raise DoctestError(f"libvirt on {spec.label} could not start {name}: {msg}") from None
-            assert dom is not None
-            t0 = time.monotonic()
-            fwd = Forwarder(rh.transport, "127.0.0.1", port)
-            machine = RemoteMachine(name=name, ssh_host="127.0.0.1", ssh_port=fwd.port, user=image.user,
-                                    key_path=image.key_path, console_log=console_log,
-                                    overlay=Path(overlay_vol.path()), host=host, image=image, _dom=dom,
-                                    _conn=rh.conn, _vmdir=vmdir, uri=uri, remote_console=console, _remote=rh,
-                                    _forwarder=fwd, _overlay_vol=overlay_vol, _pool=pool)
-            if log:
-                log(f"{name}: started on {spec.label} ({host.accel}), SSH tunnelled via 127.0.0.1:{fwd.port}")
-            machine.wait_ssh(boot_timeout)
-            machine.boot_seconds = time.monotonic() - t0
-            yield machine
-        finally:
-            guard.shield()
-            if keep and machine is not None:
-                machine.mark_kept()
-                if machine._forwarder is not None:
-                    machine._forwarder.close()
-                if log:
-                    log(f"kept {name} on {spec.label}: {machine.kept_hint()}")
-                rh.close()
-            elif machine is not None:
-                machine.destroy()
-            else:  # failed before the Machine existed: whatever was created there goes now
-                if rh.conn is not None and vmdir is not None:
-                    if _remove_remote_vm(rh, name, pool, overlay_vol, console):
-                        remove_tree(vmdir)
-                rh.close()

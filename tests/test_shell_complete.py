@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from doctest_runner.parse.shell import BashSyntaxChecker, SyntaxCheck, check_syntax
+from doctest_runner.shell import BashSyntaxChecker, SyntaxCheck, check_syntax
 
 
 @pytest.fixture

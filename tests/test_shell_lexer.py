@@ -1,11 +1,11 @@
-"""The lint lexer: commands, redirects, heredocs and variable references with exact offsets."""
+"""shell.lexer, THE lexer: commands, redirects, heredocs, quoted spans and variable references with exact offsets."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doctest_runner.lint.shell import command_words, lex, uses_sudo
+from doctest_runner.shell import ALWAYS_SET, COMMON_ENV, command_words, is_common_env, lex, uses_sudo
 
 
 def _cmds(text):
@@ -91,6 +91,23 @@ def test_comments_are_spans_not_commands():
     assert _cmds(text) == [["echo", "a"], ["echo", "d#e"]]
     assert [text[a:b] for a, b in s.comments] == ["# sudo cat > /etc/x", "# b $C"]
     assert s.refs == []
+
+
+def test_quoted_spans_with_their_kind_nest_and_include_the_quotes():
+    text = "echo $'it\\'s' \"a $(printf '%s' x) ${B:-'c'}\" d\\'e $\"t\""
+    s = lex(text)
+    assert [(text[a:b], kind) for a, b, kind in s.quotes] == [
+        ("$'it\\'s'", "$'"),
+        ("\"a $(printf '%s' x) ${B:-'c'}\"", '"'),
+        ("'%s'", "'"),
+        ('"t"', '"'),
+    ]  # `'c'` inside "${...}" is literal text, `\'` is an escape: neither is a span
+
+
+def test_always_set_variables_are_one_list_inside_the_common_environment():
+    assert ALWAYS_SET < COMMON_ENV and {"HOME", "PWD", "UID"} <= ALWAYS_SET
+    assert "http_proxy" in COMMON_ENV and "http_proxy" not in ALWAYS_SET
+    assert is_common_env("LC_ALL") and is_common_env("BASH_SOURCE") and not is_common_env("VERSION")
 
 
 def test_arrays_arithmetic_and_dbracket():

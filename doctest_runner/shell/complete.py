@@ -1,4 +1,6 @@
-"""Shell syntax checks decided by bash's own parser, without ever running doc text on the host.
+"""Is this shell text complete, and does it parse? Decided by bash's own parser, never running doc text.
+
+Used by parse (where a prompted command ends), lint (the `syntax` rule) and exec (`split.py`).
 
 Why a co-process: the parser must know where a prompted command ends (open quotes, heredocs,
 ``\\`` continuations, unfinished ``if``/``for``), and only bash's grammar answers that exactly.
@@ -26,12 +28,14 @@ import atexit
 import os
 import re
 import secrets
+import select
 import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
+
+from doctest_runner.wait import Deadline
 
 __all__ = ["BashSyntaxChecker", "SyntaxCheck", "check_syntax", "default_checker", "prefetch"]
 
@@ -97,7 +101,8 @@ done
 _BATCH_MAX_BYTES = 1024 * 1024
 
 _LINE_RE = re.compile(r"line (\d+): (.*)$")
-_HEREDOC_RE = re.compile(r"warning: here-document at line \d+ delimited by end-of-file \(wanted `(.*)'\)")
+# bash's warning for a heredoc left open: group 1 its line, group 2 the delimiter it wanted (also read by syntax.py)
+HEREDOC_WARNING = re.compile(r"warning: here-document at line (\d+) delimited by end-of-file \(wanted `(.*)'\)")
 _MATCHING_RE = re.compile(r"unexpected EOF while looking for (?:matching )?`(.+?)'")
 _EOF_RE = re.compile(r"syntax error: unexpected end of file|unexpected token `EOF'")
 # ${name}, ${#name}, ${name:-x}: braces that can never be a standalone `}` word, so they need no
@@ -223,9 +228,9 @@ class BashSyntaxChecker:
     ) -> SyntaxCheck | None:
         errors: list[tuple[int, str]] = []
         for raw in lines:
-            m = _HEREDOC_RE.search(raw)
+            m = HEREDOC_WARNING.search(raw)
             if m:
-                return SyntaxCheck(False, False, "here-document not terminated", None, m.group(1), "heredoc")
+                return SyntaxCheck(False, False, "here-document not terminated", None, m.group(2), "heredoc")
             m = _MATCHING_RE.search(raw)
             if m:
                 return SyntaxCheck(
@@ -383,14 +388,12 @@ class _CoprocError(Exception):
 def _read_answer(proc: subprocess.Popen[bytes], buf: bytearray, token: str, timeout: float) -> bytes | None:
     """The co-process's output for the batch tagged `token`, from its BEGIN line to its END line
     (excluded); a timeout keeps a wedged co-process from hanging us."""
-    import select
-
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     begin = b"\n" + token.encode() + b" BEGIN\n"
     end = b"\n" + token.encode() + b" END\n"
     searched = 0
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     while True:
         idx = buf.find(end, max(0, searched - len(end)))
         if idx >= 0:
@@ -399,8 +402,7 @@ def _read_answer(proc: subprocess.Popen[bytes], buf: bytearray, token: str, time
             del buf[: idx + len(end)]
             return answer
         searched = len(buf)
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(0.0, left))
+        ready, _, _ = select.select([fd], [], [], deadline.left)
         if not ready:
             return None
         chunk = os.read(fd, 1 << 16)

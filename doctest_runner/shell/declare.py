@@ -1,8 +1,9 @@
-"""Read the guest's saved shell state (`state.sh`, written by guest/lib.sh) back into Python (pure).
+"""Decode the guest's saved shell state (`state.sh`, written by exec's guest/lib.sh) into Python (pure).
 
 Why: the runner and the reports want to say where a guide was when a step failed (working directory,
 umask, which variables and functions existed) without running anything more in the guest. The file
 is bash (`cd`, `umask -p`, `declare -p`, `declare -f`, `alias -p`); we decode only what we show.
+Words are decoded by `quoting.unquote`, `$'...'` included.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_ESC = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b", "E": "\x1b",
-        "\\": "\\", "'": "'", '"': '"', "?": "?"}
+from doctest_runner.shell.quoting import unquote
+
 _DECL = re.compile(r"^declare -(?P<flags>[-a-zA-Z]+) (?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=(?P<value>.*))?$", re.DOTALL)
 _FUNC = re.compile(r"^([^\s()=]+) \(\) $")
 _ALIAS = re.compile(r"^alias (?P<name>[^=]+)=(?P<value>.*)$", re.DOTALL)
@@ -31,66 +32,6 @@ class ShellState:
     @property
     def env(self) -> dict[str, str]:
         return {k: v for k, v in self.variables.items() if k in self.exported}
-
-
-def unquote(word: str) -> str:
-    """Decode one bash word as `printf %q`, `declare -p` and `alias -p` write it.
-
-    Handles backslash escapes, '...', "..." and $'...'; stops at the first unquoted blank.
-    """
-    out: list[str] = []
-    i, n = 0, len(word)
-    while i < n:
-        c = word[i]
-        if c in " \t\n":
-            break
-        if c == "\\" and i + 1 < n:
-            if word[i + 1] != "\n":
-                out.append(word[i + 1])
-            i += 2
-        elif c == "'":
-            j = word.index("'", i + 1) if "'" in word[i + 1:] else n
-            out.append(word[i + 1:j])
-            i = j + 1
-        elif c == '"':
-            i += 1
-            while i < n and word[i] != '"':
-                if word[i] == "\\" and i + 1 < n and word[i + 1] in '\\"$`\n':
-                    if word[i + 1] != "\n":
-                        out.append(word[i + 1])
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            i += 1
-        elif c == "$" and i + 1 < n and word[i + 1] == "'":
-            i += 2
-            while i < n and word[i] != "'":
-                if word[i] == "\\" and i + 1 < n:
-                    e = word[i + 1]
-                    if e in _ESC:
-                        out.append(_ESC[e])
-                        i += 2
-                    elif e == "x":
-                        m = re.match(r"[0-9a-fA-F]{1,2}", word[i + 2:])
-                        out.append(chr(int(m.group(0), 16)) if m else "\\x")
-                        i += 2 + (len(m.group(0)) if m else 0)
-                    elif e in "01234567":
-                        m = re.match(r"[0-7]{1,3}", word[i + 1:])
-                        assert m is not None
-                        out.append(chr(int(m.group(0), 8)))
-                        i += 1 + len(m.group(0))
-                    else:
-                        out.append("\\" + e)
-                        i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
 
 
 def _statements(text: str) -> list[str]:

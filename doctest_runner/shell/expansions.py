@@ -1,9 +1,10 @@
-"""Just enough shell lexing to tell what the *reader's* command did, not a full parser.
+"""What the classifier needs to know about the *reader's* command, read with THE lexer (`lexer.py`).
 
-The classifier needs three facts about a command that plain regexes get wrong: which text is
-inside quotes (a `<name>` in single quotes is data, unquoted it is an unresolved placeholder),
-which lines are here-document bodies (their `<html>` is file content), and where a `sudo ...
-> file` redirect is (the redirect is opened by the user's shell, not by sudo).
+Three facts plain regexes get wrong: which text is inside quotes (a `<name>` in single quotes is
+data, unquoted it is an unresolved placeholder; `$'it\\'s' <name>` has one quoted word, then an
+unquoted placeholder), which lines are here-document bodies (their `<html>` is file content), and
+where a `sudo ... > file` redirect is (the redirect is opened by the user's shell, not by sudo).
+`mask` turns the lexer's spans into same-length texts, so the regexes here see only what bash does.
 """
 
 from __future__ import annotations
@@ -11,16 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?\s*(['\"]?)([A-Za-z_][\w.-]*)\1")
+from doctest_runner.shell.lexer import lex
+from doctest_runner.shell.variables import ALWAYS_SET
 
 # `<name>` / `<your version>` / `<IP:port>`: a word in angle brackets, no blank at either edge.
 PLACEHOLDER = re.compile(r"<(?![<(=&\s])([A-Za-z][\w .:/@-]*?[\w.])>")
 
-# Variables a shell always has: empty ones are odd, but not a doc placeholder.
-_ALWAYS_SET = {
-    "HOME", "USER", "LOGNAME", "PATH", "PWD", "OLDPWD", "SHELL", "HOSTNAME", "UID", "EUID",
-    "PPID", "RANDOM", "LINENO", "SECONDS", "BASH", "BASH_VERSION", "IFS", "TERM", "LANG",
-}
 _VAR_REF = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 
 
@@ -30,7 +27,7 @@ class Masked:
 
     `unquoted` is the command with every quoted character replaced by a space (same length), so
     a regex over it only sees what the shell interprets; `single` is the same but blanks only
-    single-quoted text (double quotes still expand `$VAR`).
+    single-quoted text (double quotes still expand `$VAR`). Newlines are never blanked.
     """
 
     text: str
@@ -38,62 +35,37 @@ class Masked:
     single: str
 
 
-def mask(command: str) -> Masked:
-    """Blank here-document bodies and quoted text, keeping offsets aligned with `command`."""
-    lines = command.split("\n")
-    kept: list[str] = []
-    pending: list[tuple[str, bool]] = []  # here-doc delimiters still to close, in order
-    for line in lines:
-        if pending:
-            delim, strip_tabs = pending[0]
-            check = line.lstrip("\t") if strip_tabs else line
-            if check.strip() == delim:
-                pending.pop(0)
-            kept.append(" " * len(line))
-            continue
-        kept.append(line)
-        for m in _HEREDOC.finditer(line):
-            pending.append((m.group(2), m.group(0).startswith("<<-")))
-    text = "\n".join(kept)
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for j in range(start, min(end, len(chars))):
+        if chars[j] != "\n":
+            chars[j] = " "
 
+
+def mask(command: str) -> Masked:
+    """Blank here-document bodies (and their closing lines), comments and quoted text, keeping offsets
+    aligned with `command`."""
+    script = lex(command)
+    code = list(command)
+    for doc in script.heredocs:
+        if doc.body_start < 0:
+            continue
+        end = doc.body_end
+        if doc.closed:  # the delimiter line too
+            eol = command.find("\n", end)
+            end = len(command) if eol < 0 else eol
+        _blank(code, doc.body_start, end)
+    for start, end in script.comments:
+        _blank(code, start, end)
+    text = "".join(code)
     unquoted = list(text)
     single = list(text)
-    code = list(text)  # comments removed, quotes kept
-    state = ""  # "", "'" or '"'
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if state == "'":
-            if c == "'":
-                state = ""
-            unquoted[i] = single[i] = " " if c != "\n" else "\n"
-        elif state == '"':
-            if c == "\\" and i + 1 < len(text):
-                unquoted[i] = unquoted[i + 1] = " "
-                i += 2
-                continue
-            if c == '"':
-                state = ""
-            if c != "\n":
-                unquoted[i] = " "
-        else:
-            if c == "\\" and i + 1 < len(text):
-                i += 2
-                continue
-            if c == "#" and (i == 0 or text[i - 1] in " \t\n;&|("):
-                end = text.find("\n", i)
-                end = len(text) if end < 0 else end
-                for j in range(i, end):
-                    unquoted[j] = single[j] = code[j] = " "
-                i = end
-                continue
-            if c in "'\"":
-                state = c
-                unquoted[i] = " "
-                if c == "'":
-                    single[i] = " "
-        i += 1
-    return Masked(text="".join(code), unquoted="".join(unquoted), single="".join(single))
+    for start, end, kind in script.quotes:
+        if text[start] == " ":  # inside a here-doc body or comment: already blank
+            continue
+        _blank(unquoted, start, end)
+        if kind != '"':
+            _blank(single, start, end)
+    return Masked(text=text, unquoted="".join(unquoted), single="".join(single))
 
 
 @dataclass(frozen=True)
@@ -151,7 +123,7 @@ def empty_expansions(command: str) -> list[EmptyExpansion]:
     for word_m in re.finditer(r"[^\s;&|<>()`]+", m.single):
         word = m.text[word_m.start(): word_m.end()].strip("'\"")
         names = [r.group(1) or r.group(2) for r in _VAR_REF.finditer(word)]
-        unset = [n for n in names if n not in own and n not in _ALWAYS_SET]
+        unset = [n for n in names if n not in own and n not in ALWAYS_SET]
         if not unset:
             continue
         expanded = _VAR_REF.sub(  # called at once, so the closure sees this word's `unset`

@@ -12,7 +12,7 @@ import pytest
 
 from doctest_runner.classify.inner import inner_failed_line, reported_line
 from doctest_runner.lint import lint_paths
-from doctest_runner.lint.shell import inner_scripts, literal_value
+from doctest_runner.shell import inner_scripts, literal_value
 from doctest_runner.parse import parse_file
 
 GUIDE = """\

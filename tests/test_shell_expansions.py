@@ -1,18 +1,18 @@
-"""The small shell lexer behind the placeholder and sudo-redirect verdicts."""
+"""shell.expansions: the masking behind the placeholder, empty-expansion and sudo-redirect verdicts."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from doctest_runner.classify.shell import (
+from doctest_runner.shell import (
     assigned_vars,
     empty_expansions,
     mask,
     placeholders,
     sudo_redirects,
 )
-from doctest_runner.classify.text import clean_lines, trim, trim_around
+from doctest_runner.text import clean_lines, trim, trim_around
 
 
 def test_mask_blanks_quotes_and_heredoc_bodies_keeping_offsets():
@@ -77,3 +77,30 @@ def test_mask_never_changes_length_or_crashes(cmd):
     placeholders(cmd)
     sudo_redirects(cmd)
     empty_expansions(cmd)
+
+
+def test_ansi_c_quote_with_escaped_quote_does_not_hide_the_placeholder():
+    # `$'it\'s'` is one word: the `\'` does not close it, so `<name>` after it is unquoted
+    found = placeholders("echo $'it\\'s' <name>\nls '<kept>'")
+    assert [(p.text, p.quoted, p.line_index) for p in found] == [("<name>", False, 0), ("<kept>", True, 1)]
+    m = mask("echo $'it\\'s' <name>")
+    assert m.unquoted == "echo          <name>" and m.single == m.unquoted
+
+
+def test_heredoc_operator_inside_quotes_opens_no_heredoc():
+    found = placeholders('echo "use <<EOF here" <first>\nls <second>')
+    assert [(p.text, p.quoted, p.line_index) for p in found] == [("<first>", False, 0), ("<second>", False, 1)]
+
+
+def test_quotes_nest_in_command_substitutions():
+    cmd = "echo \"$(printf '%s' '<inner>')\" <outer> \"${A}x<dq>\""
+    found = placeholders(cmd)
+    assert [(p.text, p.quoted) for p in found] == [("<inner>", True), ("<outer>", False), ("<dq>", True)]
+    assert "'<inner>'" not in mask(cmd).single  # single-quoted even inside "$( )": no expansion there
+
+
+def test_dash_heredoc_body_and_its_closing_line_are_blanked():
+    cmd = "cat <<-'E1' >f\n\t<in> $X\n\tE1\necho <out>"
+    m = mask(cmd)
+    assert m.text.split("\n")[1:3] == [" " * 8, "   "] and m.text.endswith("echo <out>")
+    assert [p.text for p in placeholders(cmd)] == ["<out>"]

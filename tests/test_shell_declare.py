@@ -1,14 +1,12 @@
-"""Pure parts of exec: reading the guest's saved shell state, and the guest scripts themselves."""
+"""shell.declare: reading the guest's saved shell state (`declare -p`, `alias -p`, `printf %q` quoting)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
-from doctest_runner.exec.session import GUEST_FILES, guest_file
-from doctest_runner.exec.state import parse_state, unquote
+from doctest_runner.shell import parse_state, unquote
 
 SAMPLE = r'''cd -- /home/tester/kata\ containers || echo "doctest: working directory /home/tester/kata\ containers is gone" >&2
 umask 0027
@@ -73,18 +71,3 @@ def test_bash_quoting_round_trips_through_unquote():
 def test_empty_state():
     st = parse_state("")
     assert st.cwd is None and st.variables == {} and st.functions == []
-
-
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
-@pytest.mark.parametrize("name", GUEST_FILES)
-def test_guest_scripts_pass_shellcheck(name, tmp_path):
-    p = tmp_path / name
-    p.write_bytes(guest_file(name))
-    res = subprocess.run(["shellcheck", "-s", "bash", str(p)], capture_output=True, text=True, check=False)
-    assert res.returncode == 0, res.stdout
-
-
-@pytest.mark.parametrize("name", GUEST_FILES)
-def test_guest_scripts_parse(name):
-    res = subprocess.run(["bash", "-n"], input=guest_file(name).decode(), capture_output=True, text=True, check=False)
-    assert res.returncode == 0, res.stderr
