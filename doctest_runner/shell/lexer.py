@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -435,17 +435,21 @@ class _Lexer:
 
     def _scan_expansions(self, start: int, end: int) -> None:
         """Find $-expansions and backticks in text that is expanded but not word-split (heredoc body)."""
+        self._scan(start, end, escapes=True)
+
+    def _scan(self, start: int, end: int, *, escapes: bool, other: Callable[[int], bool] | None = None) -> None:
+        """The one loop over expanded text: `$...` and backticks everywhere, backslash escapes where they apply,
+        and `other` (arithmetic's names and numbers) for the rest; `other` returns whether it consumed text."""
         with self._window(start, end):
-            s = self.s
             while self.i < self.n:
-                c = s[self.i]
-                if c == "\\":
+                c = self.s[self.i]
+                if escapes and c == "\\":
                     self.i += 2
                 elif c == "$":
                     self._dollar()
                 elif c == "`":
                     self._backtick()
-                else:
+                elif other is None or not other(start):
                     self.i += 1
 
     @contextlib.contextmanager
@@ -484,36 +488,29 @@ class _Lexer:
         return self.n
 
     def _scan_arith(self, start: int, end: int) -> None:
-        with self._window(start, end):
-            s = self.s
-            while self.i < self.n:
-                c = s[self.i]
-                if c == "$":
-                    self._dollar()
-                    continue
-                if c == "`":
-                    self._backtick()
-                    continue
-                if c.isdigit():  # numbers, incl. base#digits
-                    m = re.compile(r"[0-9]+(#[0-9A-Za-z@_]+)?").match(s, self.i, self.n)
-                    self.i = m.end() if m else self.i + 1
-                    continue
-                m = _NAME_RE.match(s, self.i, self.n)
-                if m:
-                    name = m.group(0)
-                    rest = s[m.end() : self.n].lstrip()
-                    if re.match(r"(\[[^\]]*\])?\s*([-+*/%&|^]|<<|>>)?=(?!=)", rest) or rest.startswith(
-                        ("++", "--")
-                    ):
-                        # x=1, x+=1, x++: a counter starting from unset (0) is the idiom, not a bug
-                        self.script.arith_defs.append((name, m.start()))
-                    elif s[max(start, m.start() - 2) : m.start()] in ("++", "--"):
-                        self.script.arith_defs.append((name, m.start()))
-                    else:
-                        self.script.refs.append(VarRef(name, m.start(), "arith"))
-                    self.i = m.end()
-                    continue
-                self.i += 1
+        self._scan(start, end, escapes=False, other=self._arith_operand)
+
+    def _arith_operand(self, start: int) -> bool:
+        """A number (incl. base#digits) or a bare name at self.i inside `(( ))` / `$(( ))` starting at `start`."""
+        s = self.s
+        if s[self.i].isdigit():
+            m = re.compile(r"[0-9]+(#[0-9A-Za-z@_]+)?").match(s, self.i, self.n)
+            self.i = m.end() if m else self.i + 1
+            return True
+        m = _NAME_RE.match(s, self.i, self.n)
+        if not m:
+            return False
+        name = m.group(0)
+        rest = s[m.end() : self.n].lstrip()
+        if re.match(r"(\[[^\]]*\])?\s*([-+*/%&|^]|<<|>>)?=(?!=)", rest) or rest.startswith(("++", "--")):
+            # x=1, x+=1, x++: a counter starting from unset (0) is the idiom, not a bug
+            self.script.arith_defs.append((name, m.start()))
+        elif s[max(start, m.start() - 2) : m.start()] in ("++", "--"):
+            self.script.arith_defs.append((name, m.start()))
+        else:
+            self.script.refs.append(VarRef(name, m.start(), "arith"))
+        self.i = m.end()
+        return True
 
     # ---- words ---------------------------------------------------------------------------------
 
