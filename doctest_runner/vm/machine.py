@@ -121,16 +121,16 @@ class LibvirtMachine:
     boot_seconds: float | None = None  # domain start -> first SSH login
     restored_from: SavedMachine | None = None  # the saved state or checkpoint it was restored from; None: cold boot
     host_key: str | None = None  # "ssh-ed25519 AAAA..." the guest must present (the image's, or a clone's new one)
-    _dom: Any = field(default=None, repr=False)
-    _conn: Any = field(default=None, repr=False)
-    _vmdir: Path | None = field(default=None, repr=False)
+    domain: Any = field(default=None, repr=False)
+    conn: Any = field(default=None, repr=False)
+    vmdir: Path | None = field(default=None, repr=False)
     _destroyed: bool = field(default=False, repr=False)
 
     def is_running(self) -> bool:
-        if self._dom is None or self._destroyed:
+        if self.domain is None or self._destroyed:
             return False
         try:
-            return bool(self._dom.isActive())
+            return bool(self.domain.isActive())
         except Exception:  # libvirt raises once a transient domain is gone
             return False
 
@@ -209,12 +209,12 @@ class LibvirtMachine:
     def mark_kept(self) -> None:
         """Leave this VM to a reviewer: `reap_stale` will not remove it after this process exits
         (only `reap_stale(include_kept=True)` does). The lifecycle calls it for keep=True."""
-        if self._vmdir is None:
+        if self.vmdir is None:
             return
-        owner = read_owner(self._vmdir) or Owner(pid=os.getpid(), start_time=None, domain=self.name,
+        owner = read_owner(self.vmdir) or Owner(pid=os.getpid(), start_time=None, domain=self.name,
                                                  created=time.time())
         owner.kept = True
-        save_owner(self._vmdir, owner)
+        save_owner(self.vmdir, owner)
 
     def kept_hint(self) -> str:
         """How a reviewer reaches a kept VM and how it goes afterwards (two lines, for the run's log)."""
@@ -230,21 +230,21 @@ class LibvirtMachine:
         """Stop the domain and delete the overlay (idempotent); the console log stays as an artifact."""
         if self._destroyed:
             return
-        if self._dom is not None:
+        if self.domain is not None:
             import libvirt  # lazy: libvirt-python, the optional `vm` extra
 
             try:
-                self._dom.destroy()
+                self.domain.destroy()
             except libvirt.libvirtError:
                 pass  # already gone
         wait_gone(self.name)
-        if self._vmdir is not None:
-            remove_tree(self._vmdir)
+        if self.vmdir is not None:
+            remove_tree(self.vmdir)
         self._destroyed = True
-        if self._conn is not None:
+        if self.conn is not None:
             with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
+                self.conn.close()
+            self.conn = None
 
 
 def ssh_banner(host: str, port: int, timeout: float) -> bytes:

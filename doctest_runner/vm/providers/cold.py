@@ -107,7 +107,7 @@ class ColdBoot(LocalProvider):
         assert self.vmdir is not None
         return LibvirtMachine(name=self.name, ssh_host="127.0.0.1", ssh_port=port, user=self.image.user,
                               key_path=self.image.key_path, console_log=self.console_log, overlay=self.overlay,
-                              host=self.host, image=self.image, _dom=self.dom, _conn=self.conn, _vmdir=self.vmdir,
+                              host=self.host, image=self.image, domain=self.dom, conn=self.conn, vmdir=self.vmdir,
                               host_key=cold_boot_host_key(self.image))
 
     def ready(self, machine: LibvirtMachine) -> None:

@@ -84,12 +84,12 @@ class RemoteMachine(LibvirtMachine):
             if self._remote is not None and self._remote.conn is not None:
                 ok = remove_remote_vm(self._remote, self.name, self._pool, self._overlay_vol, self.remote_console,
                                       fetch_to=self.console_log)
-            if ok and self._vmdir is not None:
-                remove_tree(self._vmdir)  # otherwise the record stays, and the next reaper retries
+            if ok and self.vmdir is not None:
+                remove_tree(self.vmdir)  # otherwise the record stays, and the next reaper retries
             self._destroyed = True
             if self._remote is not None:
                 self._remote.close()
-            self._conn = None
+            self.conn = None
 
 
 class RemoteBoot(Provider[RemoteMachine]):
@@ -177,8 +177,8 @@ class RemoteBoot(Provider[RemoteMachine]):
         fwd = Forwarder(self.rh.transport, "127.0.0.1", port)
         return RemoteMachine(name=self.name, ssh_host="127.0.0.1", ssh_port=fwd.port, user=self.image.user,
                              key_path=self.image.key_path, console_log=self.console_log,
-                             overlay=Path(self.overlay_vol.path()), host=self.host, image=self.image, _dom=self.dom,
-                             _conn=self.rh.conn, _vmdir=self.vmdir, uri=self.uri, remote_console=self.console,
+                             overlay=Path(self.overlay_vol.path()), host=self.host, image=self.image, domain=self.dom,
+                             conn=self.rh.conn, vmdir=self.vmdir, uri=self.uri, remote_console=self.console,
                              _remote=self.rh, _forwarder=fwd, _overlay_vol=self.overlay_vol, _pool=self.pool)
 
     def ready(self, machine: RemoteMachine) -> None:

@@ -216,7 +216,7 @@ class Restore(LocalProvider):
         dom = self.conn.lookupByName(self.name)
         return LibvirtMachine(name=self.name, ssh_host="127.0.0.1", ssh_port=port, user=self.image.user,
                               key_path=self.image.key_path, console_log=self.console_log, overlay=self.overlay,
-                              host=self.host, image=self.image, _dom=dom, _conn=self.conn, _vmdir=self.vmdir)
+                              host=self.host, image=self.image, domain=dom, conn=self.conn, vmdir=self.vmdir)
 
     def ready(self, machine: LibvirtMachine) -> None:
         try:

@@ -41,7 +41,7 @@ def save_running(machine: LibvirtMachine, entry_dir: Path, *, chain_below: list[
     The caller writes the meta; the entry directory's memory.sav is written in place."""
     entry_dir.mkdir(parents=True, exist_ok=True)
     tmp = entry_dir / f".memory.{os.getpid()}.{threading.get_ident()}.tmp"
-    machine._dom.save(str(tmp))
+    machine.domain.save(str(tmp))
     os.replace(tmp, entry_dir / "memory.sav")
     layer = f"{uuid.uuid4().hex}.qcow2"
     shutil.move(str(machine.overlay), str(layers_dir() / layer))
@@ -65,7 +65,7 @@ def checkpoint_running(machine: LibvirtMachine, entry_dir: Path, *, chain_below:
     tmp = entry_dir / f".memory.{os.getpid()}.{threading.get_ident()}.tmp"
     os.link(machine.overlay, frozen)
     try:
-        capacity = machine._dom.blockInfo(str(machine.overlay))[0]
+        capacity = machine.domain.blockInfo(str(machine.overlay))[0]
         # -u: the running VM holds the backing file's write lock; the new overlay names the layer, not the VM dir
         res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", "qcow2", "-b", str(frozen),
                               str(new), str(capacity)], capture_output=True, text=True)
@@ -74,7 +74,7 @@ def checkpoint_running(machine: LibvirtMachine, entry_dir: Path, *, chain_below:
         xml = (f"<domainsnapshot><name>{layer[:-6]}</name><memory snapshot='external' file='{tmp}'/><disks>"
                f"<disk name='vda' snapshot='external' type='file'><driver type='qcow2'/>"
                f"<source file='{new}'/></disk></disks></domainsnapshot>")
-        machine._dom.snapshotCreateXML(xml, libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA
+        machine.domain.snapshotCreateXML(xml, libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA
                                        | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT)
     except (libvirt.libvirtError, DoctestError, OSError) as exc:
         frozen.unlink(missing_ok=True)
@@ -85,8 +85,8 @@ def checkpoint_running(machine: LibvirtMachine, entry_dir: Path, *, chain_below:
     os.replace(tmp, entry_dir / "memory.sav")
     machine.overlay = new
     chain = [*chain_below, layer]
-    if machine._vmdir is not None:  # prune must keep the layers a running VM stands on
-        (machine._vmdir / LAYERS_FILE).write_text(json.dumps(chain))
+    if machine.vmdir is not None:  # prune must keep the layers a running VM stands on
+        (machine.vmdir / LAYERS_FILE).write_text(json.dumps(chain))
     return chain
 
 
