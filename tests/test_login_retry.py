@@ -28,7 +28,7 @@ def test_checks_wait_for_a_login_that_fails_at_first(tmp_path):
     sshd = LoopbackSSHD(tmp_path / "sshd", port=_free_port())
     marker = tmp_path / "marker"
     marker.write_text("hello from the check\n")
-    machine = SimpleNamespace(ssh_host="127.0.0.1", ssh_port=sshd.port, user="root", key_path=sshd.key)
+    machine = SimpleNamespace(ssh_host="127.0.0.1", ssh_port=sshd.port, user="root", key_path=sshd.key, host_key=None)
     checks = [Check(kind="file", target=str(marker), expect={"exists": True, "contains": "hello from the check"}),
               Check(kind="file", target=str(tmp_path / "absent"), expect={"exists": True})]
     starter = threading.Timer(3.0, sshd.start)

@@ -14,16 +14,16 @@ import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from doctest_runner.model import Check, CheckResult
+from doctest_runner.model import Check, CheckResult, Machine
 from doctest_runner.wait import retry
 
 
-def _ssh_config(machine, artifacts_dir: Path) -> Path:
+def _ssh_config(machine: Machine, artifacts_dir: Path) -> Path:
     """An ssh_config for testinfra: the VM's forwarded port and key, and its host key pinned in a known_hosts
     file when the machine has one (`Machine.host_key`; checks/pinned.py enforces it for the paramiko backend).
     A machine without a known key (an image built before keys were recorded) is not checked."""
     cfg = artifacts_dir / "ssh_config"
-    host_key = getattr(machine, "host_key", None)
+    host_key = machine.host_key
     if host_key:
         known = artifacts_dir / "known_hosts"
         name = machine.ssh_host if machine.ssh_port == 22 else f"[{machine.ssh_host}]:{machine.ssh_port}"
@@ -42,7 +42,7 @@ def _ssh_config(machine, artifacts_dir: Path) -> Path:
     return cfg
 
 
-def _host(machine, artifacts_dir: Path, connect_timeout: float = 60):
+def _host(machine: Machine, artifacts_dir: Path, connect_timeout: float = 60):
     """A testinfra host, logged in. A first login can fail while the guest is busy or its SSH goes through a
     remote host's tunnel ("No existing session"): it is retried, so a check fails for what it checks, not for a
     lost handshake. After `connect_timeout` the checks fail with the last error."""
@@ -104,7 +104,7 @@ def evaluate(host, check: Check) -> CheckResult:
     return CheckResult(check=check, passed=not problems, message="; ".join(problems) or "ok")
 
 
-def run_modules(machine, modules: list[str], artifacts_dir: Path) -> list[CheckResult]:
+def run_modules(machine: Machine, modules: list[str], artifacts_dir: Path) -> list[CheckResult]:
     """Run testinfra test modules with pytest against the VM; one CheckResult per test case."""
     if not modules:
         return []
@@ -145,7 +145,7 @@ def untrusted_modules(modules: list[str]) -> list[CheckResult]:
             for module in modules]
 
 
-def run_checks(machine, checks: list[Check], modules: list[str], artifacts_dir: Path, *,
+def run_checks(machine: Machine, checks: list[Check], modules: list[str], artifacts_dir: Path, *,
                trust_modules: bool = False) -> list[CheckResult]:
     """All of a guide's checks; a check that cannot even be evaluated fails with the reason.
 

@@ -68,7 +68,7 @@ def module_with_canary(docs, canary):
 def _fake_machine(tmp_path):
     key = tmp_path / "key"
     key.write_text("not a key\n")
-    return SimpleNamespace(ssh_host="127.0.0.1", ssh_port=1, user="nobody", key_path=key)
+    return SimpleNamespace(ssh_host="127.0.0.1", ssh_port=1, user="nobody", key_path=key, host_key=None)
 
 
 def test_without_trust_modules_are_reported_not_run_and_never_imported(tmp_path, module_with_canary, canary):
