@@ -18,6 +18,7 @@ from pathlib import Path
 
 from doctest_runner.image import BuiltImage, file_lock, remove_tree
 from doctest_runner.model import DoctestError, HostInfo
+from doctest_runner.vm import hostkeys
 from doctest_runner.vm.accel import qemu_version
 from doctest_runner.vm.lifecycle import Log
 from doctest_runner.vm.machine import LibvirtMachine, guest_run
@@ -42,6 +43,7 @@ def ensure_state(image: BuiltImage, *, host: HostInfo, memory_mb: int = 2048, vc
                  boot_timeout: float = 300, log: Log = _quiet) -> SavedMachine:
     """The saved booted machine for this image/qemu/accel/memory, made now (one cold boot + save) if missing.
     Stale states of the same image (other recipe hash, qemu, build version) are removed, and the log says why."""
+    hostkeys.refill_in_background()  # the first restores of the run find their host keys ready
     key = StateKey(image.name, image.recipe_hash, qemu_version(), host.accel, memory_mb, vcpus)
     d = states_dir() / key.digest()
     hit = valid_state(d, log)

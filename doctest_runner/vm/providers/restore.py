@@ -6,7 +6,8 @@ Why it looks like this:
   (name, uuid, overlay, console log, forwarded SSH port); the ~200 MB copy takes ~0.1 s from the page cache
   and is deleted as soon as qemu has loaded it.
 - A restored guest is a clone: after restore we set its clock from the host, give it a new machine id and new
-  SSH host keys (generated on the host while qemu loads), mix host randomness into its pool, and reload sshd.
+  SSH host keys (a set made ahead of time, vm/hostkeys.py; generated on the host while qemu loads when the pool
+  is empty), mix host randomness into its pool, and reload sshd.
 - Anything wrong (files, restore error, identity refresh) is a RestoreError with nothing left behind, and the
   caller (vm/fresh.py) falls back to a cold boot and says why.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import threading
 import time
 import uuid
@@ -28,6 +28,7 @@ import paramiko
 
 from doctest_runner.image import BuiltImage
 from doctest_runner.model import DoctestError, HostInfo
+from doctest_runner.vm import hostkeys
 from doctest_runner.vm.lifecycle import Log, StartFailed, lifecycle
 from doctest_runner.vm.machine import (
     LibvirtMachine,
@@ -46,21 +47,6 @@ from doctest_runner.wait import Deadline
 
 class RestoreError(Exception):
     """The saved machine could not be brought up (the caller falls back to a cold boot)."""
-
-
-def host_keys(workdir: Path) -> dict[str, tuple[str, str]]:
-    """New SSH host keys, generated on the host (an RSA key takes seconds under TCG, milliseconds here)."""
-    keys = {}
-    for kind, bits in (("ed25519", []), ("ecdsa", ["-b", "256"]), ("rsa", ["-b", "3072"])):
-        p = workdir / f"ssh_host_{kind}_key"
-        res = subprocess.run(["ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-C", "root@doctest", "-f", str(p)],
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            raise RestoreError(f"ssh-keygen failed: {res.stderr.strip()}")
-        keys[kind] = (p.read_text(), p.with_suffix(".pub").read_text())
-        p.unlink()
-        p.with_suffix(".pub").unlink()
-    return keys
 
 
 def identity_script(keys: dict[str, tuple[str, str]], machine_id: str, epoch: float, noise: str) -> str:
@@ -176,7 +162,7 @@ class Restore(LocalProvider):
 
         def gen() -> None:  # while qemu loads the memory image
             try:
-                self.keys.update(host_keys(vmdir))
+                self.keys.update(hostkeys.take(vmdir) or hostkeys.generate(vmdir))
             except BaseException as exc:  # reported in ready()
                 self.keygen_err.append(exc)
 
@@ -226,6 +212,7 @@ class Restore(LocalProvider):
             if self.keygen_err:
                 raise RestoreError(str(self.keygen_err[0]))
             refresh_identity(machine, self.keys, timeout=self.ssh_timeout)
+            hostkeys.refill_in_background()  # the next restore's keys, while this guide runs
             if os.environ.get("DOCTEST_RUNNER_TIMING"):
                 self.say(f"{self.name}: restore {self.t_restored - self.t0:.2f} s, "
                          f"keys {t_ssh - self.t_restored:.2f} s, identity {time.monotonic() - t_ssh:.2f} s")
