@@ -1,13 +1,20 @@
-"""Wall time of the example doc set three ways (cold boots, restored machines, restored + shared prefixes), and
-of --resume after fixing a broken last step against a full re-run. Prints figures; asserts nothing.
+"""The fresh-machine figures of issue #15 in one invocation; prints figures, asserts nothing:
 
-    python bench/bench_suite.py [--jobs N] [--docs docs_under_test/examples]
+- a restored VM's ready time (SSH login with its new identity), median of --restores, before any run;
+- the example doc set's wall time: cold boots, restored machines, restored + the guests' package cache (its
+  first run fills the cache, the second uses it warm: the ratio is to the same run without the cache),
+  restored + shared prefixes; the disk the run's checkpoints took, and the whole cache after it;
+- --resume after fixing a broken last step against a full re-run, on a guide that does real work first
+  (apt install, a virtualenv) and on a trivial one (the floor).
+
+    python bench/bench_suite.py [--jobs N] [--docs docs_under_test/examples] [--restores 5] [--skip-resume]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,7 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from doctest_runner.vm.store import checkpoint_names, forget_since  # noqa: E402
+from doctest_runner.image import build_image  # noqa: E402
+from doctest_runner.vm import decide_host, ensure_state, fresh_machine, store  # noqa: E402
 
 
 # A guide whose steps do real work (an apt install, a virtualenv) and whose last step has a typo, fixed between
@@ -66,33 +74,63 @@ def run(*args: str) -> float:
     return dt
 
 
+def restore_ready(image: str, n: int) -> list[float]:
+    """Seconds from "restore" to a login with the clone's new identity, n restores one by one."""
+    img = build_image(image, log=lambda _m: None)
+    host = decide_host()
+    ensure_state(img, host=host)
+    times = []
+    for i in range(n):
+        with fresh_machine(img, host=host, run_id=f"bench-ready-{os.getpid()}-{i}") as m:
+            times.append(m.boot_seconds or 0.0)
+    return times
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", default="2")
     ap.add_argument("--docs", default="docs_under_test/examples")
+    ap.add_argument("--image", default="debian-12", help="for the ready time")
+    ap.add_argument("--restores", type=int, default=5)
+    ap.add_argument("--skip-resume", action="store_true")
     a = ap.parse_args()
-    before = checkpoint_names()
+    before = store.checkpoint_names()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores here; other work slows TCG)")
+    ready = restore_ready(a.image, a.restores)
+    print(f"restored VM ready (new identity, SSH login): median {statistics.median(ready):.2f} s "
+          f"(runs: {', '.join(f'{x:.2f}' for x in ready)})")
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         t = Path(tmp)
-        run(a.docs, "--out", str(t / "warm"), "--jobs", a.jobs, "--no-shared-prefix")  # saves the state once
-        cold = run(a.docs, "--out", str(t / "cold"), "--jobs", a.jobs, "--cold-boot")
-        restored = run(a.docs, "--out", str(t / "restored"), "--jobs", a.jobs, "--no-shared-prefix")
-        shared = run(a.docs, "--out", str(t / "shared"), "--jobs", a.jobs)
-        print(f"cold boots:               {cold:7.1f} s  1.00x")
-        print(f"restored machines:        {restored:7.1f} s  {cold / restored:.2f}x faster")
-        print(f"restored + shared prefix: {shared:7.1f} s  {cold / shared:.2f}x faster")
-        for label, broken, fixed in RESUME_CASES:
+        jobs = ["--jobs", a.jobs]
+        run(a.docs, "--out", str(t / "warm"), *jobs, "--no-shared-prefix")  # saves the state once
+        cold = run(a.docs, "--out", str(t / "cold"), *jobs, "--cold-boot", "--no-package-cache")
+        size0 = store.usage().total
+        restored = run(a.docs, "--out", str(t / "restored"), *jobs, "--no-shared-prefix", "--no-package-cache")
+        ckpt = store.usage().total - size0
+        first = run(a.docs, "--out", str(t / "pc1"), *jobs, "--no-shared-prefix")
+        warm = run(a.docs, "--out", str(t / "pc2"), *jobs, "--no-shared-prefix")
+        shared = run(a.docs, "--out", str(t / "shared"), *jobs)
+        print(f"cold boots:                    {cold:7.1f} s  1.00x")
+        print(f"restored machines:             {restored:7.1f} s  {cold / restored:.2f}x faster")
+        print(f"restored + package cache, 1st: {first:7.1f} s  {restored / first:.2f}x against restored alone")
+        print(f"restored + package cache, 2nd: {warm:7.1f} s  {restored / warm:.2f}x against restored alone "
+              f"(second run / first: {warm / first:.2f})")
+        print(f"restored + shared prefix:      {shared:7.1f} s  {cold / shared:.2f}x faster than cold")
+        print(f"checkpoints one run of {a.docs} added: {store.human(max(ckpt, 0))}")
+        print(store.usage().text())
+        for label, broken, fixed in [] if a.skip_resume else RESUME_CASES:
             guide = t / f"resume-{label.split()[0]}.md"
             guide.write_text(broken)
-            first = run(str(guide), "--out", str(t / "r1"))  # checkpoints after each passing step (default)
+            first_r = run(str(guide), "--out", str(t / "r1"))  # checkpoints after each passing step (default)
             plain = run(str(guide), "--out", str(t / "r0"), "--checkpoint", "off")
             guide.write_text(fixed)
             full = run(str(guide), "--out", str(t / "r2"))
             resumed = run(str(guide), "--out", str(t / "r3"), "--resume")
-            print(f"resume, {label}: failing run {first:.1f} s with a checkpoint per step, {plain:.1f} s without; "
-                  f"after fixing the last step: full re-run {full:.1f} s, --resume {resumed:.1f} s "
+            print(f"resume, {label}: failing run {first_r:.1f} s with a checkpoint per step, {plain:.1f} s "
+                  f"without; after fixing the last step: full re-run {full:.1f} s, --resume {resumed:.1f} s "
                   f"({full / resumed:.2f}x faster)")
-    print(f"removed the {forget_since(before)} checkpoint(s) this benchmark saved")
+    print(f"removed the {store.forget_since(before)} checkpoint(s) this benchmark saved")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
