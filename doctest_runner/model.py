@@ -278,6 +278,9 @@ class StepResult:
     output: str = ""
     output_warning: str | None = None  # expected-output mismatch in `warn` mode
     after_failure: str | None = None  # `path:line` of the earlier failure this one follows from (a cascade)
+    # `run --suggest-fixes` (#14): the candidate fixes tried for this failed step, each a `fix.Fix` (typed loosely:
+    # fix/ sits above this module); empty without the option, and then no report shows a trace of it
+    fixes: list[object] = field(default_factory=list)
 
     @property
     def output_tail(self) -> str:

@@ -36,7 +36,7 @@ def test_a_cache_hit_says_nothing_and_keeps_no_time(tmp_path):
         p.watch(("building image",), lines.append)("image debian-12-abc: cached (/x)")
     assert lines == ["image debian-12-abc: cached (/x)"]
     assert load_estimates(tmp_path / "p.json") == {}
-    assert list(ph.spent) == ["image"]
+    assert list(ph.spent) == ["image"] and not ph.waited
 
 
 def test_real_work_announces_itself_beats_and_is_remembered(tmp_path):
@@ -54,7 +54,7 @@ def test_real_work_announces_itself_beats_and_is_remembered(tmp_path):
         assert heard.wait(10)
     assert lines[0] == "building image debian-12 (first time on this machine: minutes under TCG)"
     assert lines[1].startswith("building image debian-12-abc")
-    assert "image debian-12" in load_estimates(tmp_path / "p.json")
+    assert "image debian-12" in load_estimates(tmp_path / "p.json") and ph.waited
     n = len(lines)
     heard.clear()
     assert not heard.wait(0.1) and len(lines) == n  # the heartbeat stops with the phase

@@ -30,6 +30,7 @@ COMMANDS = {
     "list": "list_cmd",
     "lint": "lint_cmd",
     "run": "run_cmd",
+    "fix": "fix_cmd",
     "walk": "walk_cmd",
     "history": "history_cmd",
     "image": "image_cmd",
@@ -45,6 +46,7 @@ VM_EXTRA = {"libvirt": "libvirt-python", "testinfra": "pytest-testinfra"}
 NEEDS_VM_EXTRA = {
     "run": ("libvirt", "testinfra"),
     "walk": ("libvirt", "testinfra"),
+    "fix": ("libvirt", "testinfra"),
     "shell": ("libvirt",),
 }
 # libvirt-python ships no wheels: pip builds it, which needs a compiler and libvirt's headers
@@ -68,6 +70,7 @@ examples:
   {PROG} list docs/install.md      the steps, in order; nothing is executed
   {PROG} lint docs/                static review of every guide below docs/
   {PROG} run docs/ --jobs 2        every guide in its own VM; reports in ./doctest-out
+  {PROG} fix docs/install.md       propose fixes of its failure, prove them in VMs (--apply: write)
   {PROG} COMMAND --help            the options of one command
 
 Running guides needs libvirt-python and pytest-testinfra: pip install '{PROG}[vm]'."""

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from doctest_runner import trust
-from doctest_runner.model import DoctestError
+from doctest_runner.fix import Fix
+from doctest_runner.model import DoctestError, HostInfo, RunResult
 from doctest_runner.plan import NothingChanged, changed_planset, nothing_message, plan_matrix
 from doctest_runner.report import emit, summary_text
 from doctest_runner.run.guide import GuideOptions
@@ -85,6 +86,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--recipes", action="append", default=[], metavar="DIR",
                    help="also look image names up in this recipe folder, before vm_images/ (repeatable); "
                    "docs name images, never recipe files")
+    p.add_argument("--suggest-fixes", action="store_true",
+                   help="for each guide's first failure with a doc-bug category, propose edits of the doc from the "
+                   "failed machine, try each in a run of its own (from the checkpoint before the failed step when "
+                   "there is one; within --jobs) and write fixes/<doc>.patch for the verified ones and fixes.md "
+                   "for all, with their verdicts in every report")
     p.add_argument("--annotations", choices=("github",), metavar="github",
                    help="after the run, print a GitHub workflow annotation (::error file=...,line=...::) per broken "
                    "step and append a Markdown summary to $GITHUB_STEP_SUMMARY when it is set")
@@ -137,7 +143,39 @@ def _size(text: str | None) -> int | None:
         raise DoctestError(f"--cache-max: {exc}") from None
 
 
+def guide_options(args: argparse.Namespace, accel: str | None, host: HostInfo) -> GuideOptions:
+    """What every guide of the run is asked (shared with `fix`)."""
+    return GuideOptions(
+        keep_going=args.keep_going,
+        output_mode=args.output,
+        default_timeout=args.timeout,
+        boot_timeout=args.boot_timeout,
+        accel=accel,
+        host=host,
+        image=None,  # each plan carries its image (--image is already folded into the plans)
+        keep_on_failure=args.keep_on_failure,
+        fast=not args.cold_boot,
+        checkpoint=args.checkpoint,
+        resume=args.resume,
+        trust_check_modules=args.trust_check_modules,
+        package_cache=not args.no_package_cache,  # the runner starts it, or says why not
+        suggest_fixes=getattr(args, "suggest_fixes", False),
+    )
+
+
+def fixes_line(result: RunResult, out: Path) -> str:
+    """One line after a --suggest-fixes run: how many candidates were tried, how many verified, where they are."""
+    tried = [f for d in result.docs for r in d.steps for f in r.fixes if isinstance(f, Fix)]
+    verified = sum(1 for f in tried if f.verdict.status == "verified")
+    return f"fixes: {len(tried)} candidate(s) tried, {verified} verified: {out}/fixes.md, {out}/fixes/"
+
+
 def run(args: argparse.Namespace) -> int:
+    return execute(args)[0]
+
+
+def execute(args: argparse.Namespace) -> tuple[int, RunResult | None]:
+    """The run command: its exit status and the run's result (None: nothing ran). `fix` runs guides through it."""
     if args.no_local and not args.hosts:
         raise DoctestError("--no-local needs at least one --host URI")
     if args.hosts:
@@ -154,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
             problem = emit(args.annotations, None, out=sys.stdout, nothing=str(nothing))
             if problem:
                 print(f"doctest-runner: warning: {problem}", file=sys.stderr)
-        return 0
+        return 0, None
     plans = apply_shard(plans, args.shard, history=args.history, out_dir=args.out,
                         log=lambda msg: print(msg, file=sys.stderr))
     from doctest_runner.vm import requested_accel  # lazy: the VM layer loads paramiko; other commands skip it
@@ -164,21 +202,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_local:
         print(f"acceleration: {host.accel} ({host.why})", file=sys.stderr)
     options = RunOptions(
-        guide=GuideOptions(
-            keep_going=args.keep_going,
-            output_mode=args.output,
-            default_timeout=args.timeout,
-            boot_timeout=args.boot_timeout,
-            accel=accel,
-            host=host,
-            image=None,  # each plan carries its image (--image is already folded into the plans)
-            keep_on_failure=args.keep_on_failure,
-            fast=not args.cold_boot,
-            checkpoint=args.checkpoint,
-            resume=args.resume,
-            trust_check_modules=args.trust_check_modules,
-            package_cache=not args.no_package_cache,  # the runner starts it, or says why not
-        ),
+        guide=guide_options(args, accel, host),
         jobs=args.jobs,
         out_dir=args.out,
         history=args.history,
@@ -202,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"cache: size unknown ({exc})")
     print(f"reports: {args.out}/report.html, report.json, junit.xml, checklist.md")
+    if args.suggest_fixes:
+        print(fixes_line(result, args.out))
     if getattr(args, "annotations", None):  # after the reports: annotations never hold up report.json
         problem = emit(args.annotations, result, out=sys.stdout, plan_errors=list(planset.errors))
         if problem:
@@ -209,4 +235,4 @@ def run(args: argparse.Namespace) -> int:
     status = exit_status(result, args.fail_on)
     if planset.errors:  # a doc or sidecar that could not be read: the run is incomplete
         status = 2
-    return status
+    return status, result

@@ -1,7 +1,9 @@
 """`doctest-runner walk DOC`: step through one guide in a fresh VM, deciding at each step.
 
 For a reviewer: run a step, skip it, retry a failed one, edit its command first (the
-edit is run, the doc is not changed), open a shell in the VM to look around, or quit.
+edit is run, the doc is not changed), open a shell in the VM to look around, or quit. An edited
+step that then passes can be written into the doc as a fix ([w]rite), with the doc's own formatting,
+and only while the doc is the text the walk started from.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ from pathlib import Path
 
 from doctest_runner.cli.run_cmd import add_selection_args, load_plans
 from doctest_runner.cli.shell_cmd import ssh_argv
+from doctest_runner.fix import edited_step, read_source, write_back
 from doctest_runner.image import build_image
 from doctest_runner.model import DoctestError, Step, StepResult
 from doctest_runner.run.guide import GuideOptions, GuideRun, slug
 from doctest_runner.run.runner import check_host_ready
 
 HELP = "[r]un  [s]kip  [e]dit  [o]pen shell  [q]uit"
+WRITE = "the edited step passed: [w]rite the edit into the doc as a fix, or [n]o (default)"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "walk", help="step through one guide interactively in a fresh VM",
         description="Boot a fresh VM for one guide and go through its steps one at a time: run, skip, retry, "
-        "edit the command, open a shell in the VM, or quit.",
+        "edit the command, write an edited step that passed into the doc, open a shell in the VM, or quit.",
         epilog="exit status: 0 the walk ended; 2 usage or input error (not exactly one guide), or the VM "
         "failed; 130 interrupted\n\nexample:\n  doctest-runner walk docs_under_test/examples/hello-service.md",
     )
@@ -125,35 +129,75 @@ def run(args: argparse.Namespace) -> int:
         elif args.from_checkpoint:
             print("walk: no checkpoint matches this guide's steps (run it with `doctest-runner run` first); "
                   "from the first step")
-        while i < len(steps):
-            step = steps[i]
-            _show(step, i + 1, len(steps))
-            choice = _ask(f"  {HELP} > ").lower()[:1] or "r"
-            if choice == "q":
-                break
-            if choice == "s":
-                i += 1
-                continue
-            if choice == "o":
-                _open_shell(guide)
-                continue
-            if choice == "e":
-                edited = _edit(step)
-                if edited is not None:
-                    steps[i] = edited
-                continue
-            if choice != "r":
-                print(f"  ? {HELP}")
-                continue
-            runnable = replace(step, status="run") if step.status == "skip" else step
-            result = guide.run_step(runnable)
-            _report(result)
-            if result.status == "passed":
-                i += 1
-            else:
-                print("  [r] retries it, [e] edits it, [s] skips it, [o] opens a shell")
+        walk_steps(guide, steps, i)
         print("walk: done; removing the VM")
     finally:
         guide.close()
     sys.stdout.flush()
     return 0
+
+
+class _Written:
+    """The doc texts a walk writes into: what each was when the walk started, then after each write."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+
+    def before(self, path: str) -> str:
+        if path not in self.texts:
+            self.texts[path] = read_source(path)
+        return self.texts[path]
+
+
+def _write(original: Step, edited: Step, written: _Written) -> None:
+    """[w]: the edit of a step that passed, written into the doc at the step's lines (or why not, one line)."""
+    try:
+        before = written.before(original.path)
+        cand = edited_step(original, edited.command)
+        written.texts[original.path] = write_back(original.path, before, [cand])
+    except DoctestError as exc:
+        print(f"  not written: {exc}")
+        return
+    edit = cand.edits[0]
+    print(f"  written into {edit.path}:{edit.line}" + (f"-{edit.end_line}" if edit.end_line != edit.line else ""))
+
+
+def walk_steps(guide: GuideRun, steps: list[Step], i: int = 0) -> None:
+    """The interactive loop from step `i` on, in `guide`'s started machine. When a step edited here passes, the
+    walk asks whether to write the edit into the doc ([w]); the doc must still be the text the walk started on."""
+    originals: dict[int, Step] = {}  # index -> the step as planned, for a step edited here
+    written = _Written()
+    try:
+        written.before(guide.plan.path)  # the doc as the walk starts: [w] refuses a doc changed meanwhile
+    except DoctestError:
+        pass  # not readable here (a fetched doc set's source): [w] says so if asked
+    while i < len(steps):
+        step = steps[i]
+        _show(step, i + 1, len(steps))
+        choice = _ask(f"  {HELP} > ").lower()[:1] or "r"
+        if choice == "q":
+            break
+        if choice == "s":
+            i += 1
+            continue
+        if choice == "o":
+            _open_shell(guide)
+            continue
+        if choice == "e":
+            edited = _edit(step)
+            if edited is not None:
+                originals.setdefault(i, step)
+                steps[i] = edited
+            continue
+        if choice != "r":
+            print(f"  ? {HELP}")
+            continue
+        runnable = replace(step, status="run") if step.status == "skip" else step
+        result = guide.run_step(runnable)
+        _report(result)
+        if result.status != "passed":
+            print("  [r] retries it, [e] edits it, [s] skips it, [o] opens a shell")
+            continue
+        if i in originals and _ask(f"  {WRITE} > ").lower()[:1] == "w":
+            _write(originals.pop(i), steps[i], written)
+        i += 1

@@ -10,13 +10,15 @@ the guide, and write the proven ones as patches and review suggestions.
 
 `proposers` holds one module per failure cause (pure functions over the failed step, the guide's steps and
 `GuestFacts`); `patch` puts edits back with the doc's formatting and writes `git apply` diffs; `verify` is the
-pure verdict; `outputs` the files. Sits above classify (it reads verdicts) and below report/run (they show and
-drive it).
+pure verdict; `outputs` the files; `manual` a person's edit (walk) and writing fixes into the doc. The runs
+that try candidates are run/'s (run/fixes.py: `run --suggest-fixes`, `doctest-runner fix`). Sits above classify
+(it reads verdicts) and below report/run (they show and drive it).
 """
 
 from doctest_runner.fix.facts import CapturedFacts, GuestFacts, closest
+from doctest_runner.fix.manual import edited_step, write_back
 from doctest_runner.fix.model import Candidate, Edit, Verdict
-from doctest_runner.fix.outputs import Fix, fix_record, write_fixes
+from doctest_runner.fix.outputs import Fix, fix_record, with_patches, write_fixes
 from doctest_runner.fix.patch import apply_edits, check_patched, read_source, suggestion, unified_diff
 from doctest_runner.fix.proposers import PROPOSERS, propose
 from doctest_runner.fix.verify import apply_to_steps, decide
@@ -34,10 +36,13 @@ __all__ = [
     "check_patched",
     "closest",
     "decide",
+    "edited_step",
     "fix_record",
     "propose",
     "read_source",
     "suggestion",
     "unified_diff",
+    "with_patches",
+    "write_back",
     "write_fixes",
 ]

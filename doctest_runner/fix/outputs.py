@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from doctest_runner.model import DoctestError
@@ -16,15 +16,17 @@ from doctest_runner.text import one_line
 from .model import Candidate, Verdict
 from .patch import apply_edits, check_patched, read_source, suggestion, unified_diff
 
-__all__ = ["Fix", "fix_record", "write_fixes"]
+__all__ = ["Fix", "fix_record", "with_patches", "write_fixes"]
 
 
 @dataclass(frozen=True)
 class Fix:
-    """One candidate and what its verification run showed."""
+    """One candidate and what its verification run showed; `patch`: the patch file (under the output folder)
+    that holds it, once `write_fixes` wrote one (`with_patches`)."""
 
     candidate: Candidate
     verdict: Verdict
+    patch: str | None = None
 
 
 def _rel(path: str, root: str) -> str:
@@ -45,9 +47,16 @@ def _chosen(fixes: Sequence[Fix]) -> dict[str, list[Fix]]:
     return per_doc
 
 
+def with_patches(fixes: Sequence[Fix], written: dict[str, str]) -> list[Fix]:
+    """`fixes` with `patch` set on the ones `write_fixes` put in a patch (`written`: what it returned)."""
+    chosen = {id(f) for doc_fixes in _chosen(fixes).values() for f in doc_fixes}
+    return [replace(f, patch=written.get(f.candidate.edits[0].path)) if id(f) in chosen else f for f in fixes]
+
+
 def fix_record(fix: Fix, patch: str | None = None) -> dict[str, object]:
-    """The JSON object for one candidate under its failed step in report.json."""
+    """The JSON object for one candidate under its failed step in report.json (`patch`: default `fix.patch`)."""
     cand, verdict = fix.candidate, fix.verdict
+    patch = patch if patch is not None else fix.patch
     return {
         "proposer": cand.proposer,
         "category": cand.category,

@@ -30,6 +30,13 @@ def md(text: str | None) -> str:
     return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), one_line(text).strip())
 
 
+def _code(text: str) -> str:
+    """A code span that shows `text` as written, on one line (a fence longer than any backtick run in it)."""
+    flat = one_line(text).strip()
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", flat)), default=0) + 1)
+    return f"{ticks} {flat} {ticks}"
+
+
 @dataclass
 class _Item:
     doc: str  # guide path
@@ -58,6 +65,9 @@ def _step_items(run: RunResult, multi_image: bool) -> tuple[list[_Item], list[_I
         )
         if b.later:
             text += f" — {data.later_text(b)} ({md(data.later_lines(b))})"
+        for fix in data.fixes(sr):  # run --suggest-fixes: each candidate and its proof, under the item
+            text += (f"\n  - fix: {md(fix.candidate.description)}: {_code(data.fix_change(fix))} — "
+                     f"{md(data.fix_proof(fix))}")
         (env_items if b.group == "environment" else doc_items).append(_Item(b.path, b.line, text))
     return doc_items, env_items
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from doctest_runner.fix import Fix
 from doctest_runner.model import CATEGORIES, DocResult, RunResult, StepResult, category_group
 from doctest_runner.text import clean_lines
 
@@ -266,3 +267,20 @@ def summary(run: RunResult) -> Summary:
         "duration_s": round(sum(doc.duration_s for doc in run.docs), 3),
         "passed": docs["total"] > 0 and docs["failed"] == 0 and docs["error"] == 0,
     }
+
+
+def fixes(sr: StepResult) -> list[Fix]:
+    """The candidate fixes `run --suggest-fixes` tried for this step (none without the option)."""
+    return [f for f in sr.fixes if isinstance(f, Fix)]
+
+
+def fix_proof(fix: Fix) -> str:
+    """A fix's verdict and its proof, as every format says it: "verified: the guide passes to the end with this
+    change (12.3 s)", "rejected: the fixed step still fails: ...", then the patch that holds it."""
+    text = f"{fix.verdict.status}: {fix.verdict.reason} ({fix.verdict.duration_s:.1f} s)"
+    return text + (f"; patch {fix.patch}" if fix.patch else "")
+
+
+def fix_change(fix: Fix) -> str:
+    """The changed doc text of a fix, one edit after another (what a reviewer reads)."""
+    return "\n".join(line for edit in fix.candidate.edits for line in edit.new)

@@ -134,6 +134,10 @@ def _step_html(doc_index: int, step_index: int, sr: StepResult, sources: _Source
         parts.append(f'<p class="reason">{e(reason)}</p>')
     if sr.output_warning:
         parts.append(f'<p class="warning">output differs from the doc: {e(sr.output_warning)}</p>')
+    for fix in data.fixes(sr):  # run --suggest-fixes: the change and its proof
+        parts.append(f'<div class="fix fix-{e(fix.verdict.status)}"><p><b>fix</b> ({e(fix.candidate.proposer)}): '
+                     f'{e(fix.candidate.description)}</p><pre class="cmd">{e(data.fix_change(fix))}</pre>'
+                     f'<p class="proof">{e(data.fix_proof(fix))}</p></div>')
     parts.append(_source_excerpt(sources, sr))
     parts.append(_output_block(sr))
     parts.append("</div>")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from doctest_runner import __version__
+from doctest_runner.fix import Fix, fix_record
 from doctest_runner.model import CheckResult, DocResult, RunResult, StepResult, category_group
 from doctest_runner.report import data
 from doctest_runner.text import fix_surrogates
@@ -32,7 +33,7 @@ def step_dict(sr: StepResult, group: str | None = None) -> dict[str, Any]:
     """One step; `group` overrides the category's group (a cascade counts in its first failure's)."""
     step = sr.step
     category = data.category_of(sr)
-    return {
+    out: dict[str, Any] = {
         "id": step.id,
         "line": step.line,
         "end_line": step.end_line,
@@ -56,6 +57,9 @@ def step_dict(sr: StepResult, group: str | None = None) -> dict[str, Any]:
         "reason": data.reason(sr),
         "after_failure": sr.after_failure if data.is_broken(sr) else None,
     }
+    if sr.fixes:  # run --suggest-fixes only: without it the report has no such key
+        out["fixes"] = [fix_record(f) for f in sr.fixes if isinstance(f, Fix)]
+    return out
 
 
 def check_dict(cr: CheckResult) -> dict[str, Any]:

@@ -38,12 +38,14 @@ from doctest_runner.model import (
 )
 from doctest_runner.image import build_image
 from doctest_runner.report import real_dir
+from doctest_runner.run.fixes import candidates, fixable
 
 if TYPE_CHECKING:
     from doctest_runner.exec import GuestSession
     from doctest_runner.image import BuiltImage
     from doctest_runner.run.prefix import PrefixBoard
     from doctest_runner.run.resume import Resume
+    from doctest_runner.fix import Candidate
     from doctest_runner.vm.store import SavedMachine
 
 OutputCallback = Callable[[Step, str, str], None]
@@ -74,6 +76,7 @@ class GuideOptions:
     resume: bool = False  # start from the last checkpoint whose steps above are unchanged
     trust_check_modules: bool = False  # run sidecars' check_modules (host-side Python from the docs repo)
     package_cache: bool = False  # point the guest's apt at the host's package cache (vm/pkgcache.py)
+    suggest_fixes: bool = False  # read candidate fixes of the first failure from the guest before it goes (#14)
 
 
 class MachineBackend(Protocol):
@@ -111,6 +114,7 @@ class GuideRun:
     board: PrefixBoard | None = None
     resumed: int = 0  # steps restored from a checkpoint instead of run
     backend: MachineBackend | None = None  # None: a libvirt VM (local or --host) and a GuestSession over SSH
+    proposals: list[Candidate] = field(default_factory=list)  # --suggest-fixes: candidates for the first failure
     _stack: contextlib.ExitStack | None = None
     _session: GuestTerminal | None = None
     _stopped: bool = False  # an earlier step failed and keep_going is off
@@ -263,6 +267,8 @@ class GuideRun:
     def finish(self) -> DocResult:
         """Cleanup steps, checks, artifacts on failure; then the VM goes (unless kept)."""
         try:
+            if self._session is not None and self.options.suggest_fixes and self.failed:
+                self._propose_fixes(self._session)  # before cleanup: the guest as the failure left it
             if self._session is not None:
                 for step in self.plan.cleanup:
                     self.run_step(step, cleanup=True)
@@ -280,6 +286,12 @@ class GuideRun:
             return result
         finally:
             self.close()
+
+    def _propose_fixes(self, session: GuestTerminal) -> None:
+        """Candidate fixes of the guide's first failure, read as the guide's user (run/fixes.py)."""
+        first = fixable(self.plan, self.results)
+        if first is not None:
+            self.proposals = candidates(self.plan, first, lambda cmd: session.capture(cmd, root=False), self.log)
 
     def abort(self, message: str) -> DocResult:
         """The harness failed for this guide (boot, SSH...): an `error` result, every step not run."""

@@ -123,6 +123,7 @@ class Phases:
     path: Path | None = None
     heartbeat_s: float = HEARTBEAT_S
     spent: dict[str, float] = field(default_factory=dict)
+    waited: bool = False  # a phase was announced: real work (not a cache hit) before the guides
 
     @contextlib.contextmanager
     def phase(self, name: str, what: str, *, key: str | None = None, announce: bool = False) -> Iterator[Phase]:
@@ -138,6 +139,7 @@ class Phases:
         finally:
             dt = ph.stop()
             self.spent[name] = self.spent.get(name, 0.0) + dt
+            self.waited = self.waited or ph.announced
             if ok and key and ph.announced:
                 save_estimate(key, dt, self.path)
 

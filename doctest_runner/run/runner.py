@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,8 +23,11 @@ from doctest_runner.history import History
 from doctest_runner.image import build_image
 from doctest_runner.model import DocResult, DoctestError, HostInfo, Plan, RunResult, Step, category_group
 from doctest_runner.run.checkpoint import guide_keys, machine_key
-from doctest_runner.run.guide import GuideOptions, GuideRun, slug
+from doctest_runner.fix import Candidate, Fix, with_patches, write_fixes
+from doctest_runner.run.fixes import attach, judge, patch_root, trial_options, trial_plan
+from doctest_runner.run.guide import GuideOptions, GuideRun, MachineBackend, slug
 from doctest_runner.report import JsonReportWriter, fresh_artifacts_dir, write_all
+from doctest_runner.run.phases import Phases
 from doctest_runner.run.prefix import PrefixBoard, plan_prefixes
 
 if TYPE_CHECKING:  # rich is imported only when progress is shown
@@ -45,6 +48,9 @@ class RunOptions:
     local: bool = True  # the local libvirt takes guides too (--no-local: only the remote hosts)
     prefixes: bool = True  # guides that start alike run their shared first steps once (run/prefix.py)
     cache_max: int | None = None  # bytes of saved machines kept (LRU); None: vm/store.DEFAULT_MAX_SIZE
+    # where machines come from when not from libvirt (tests, API callers: run/guide.MachineBackend); with one, no
+    # image is built, no saved state, checkpoint or package cache is used and no VM of a dead run is looked for
+    backend: MachineBackend | None = None
 
 
 def default_jobs() -> int:
@@ -160,21 +166,27 @@ def run_plans(
     lock = threading.Lock()
     active: dict[str, GuideRun] = {}
     cancelled = threading.Event()
+    backend = options.backend
 
-    for name in reap_stale():
+    for name in reap_stale() if backend is None else ():
         say(f"removed a VM left by a dead run: {name}")
     scheduler, probes = _scheduler(options, say)
     if probes and not options.local:  # no guide runs here: report the remote host's acceleration
         run.host = HostInfo(accel=probes[0].host.accel, why=f"{probes[0].label}: {probes[0].host.why}",
                             cpu_mode=probes[0].host.cpu_mode, nested=probes[0].host.nested)
     if options.guide.package_cache:
-        options = replace(options, guide=replace(options.guide, package_cache=_package_cache(options, say)))
-    # Images first, one at a time: parallel guides then only read the cached bases.
+        options = replace(options, guide=replace(options.guide, package_cache=backend is None
+                                                 and _package_cache(options, say)))
+    # Images first, one at a time: parallel guides then only read the cached bases. The long waits of a first run
+    # (image build, saving a booted machine) say what they do, how long they took last time here, and go on saying.
+    phases = Phases(say)
     for image in sorted({options.guide.image or p.image for p in plans if any(s.status == "run" for s in p.steps)}):
-        build_image(image, log=say)
-    prefixes, board = _prefixes(plans, options, say)
+        if backend is None:
+            with phases.phase("image", f"building image {image}", key=f"image {image}") as ph:
+                build_image(image, log=ph.watch(("building image",), say))
+    prefixes, board = _prefixes(plans, options, say, phases) if backend is None else (None, None)
 
-    def one(index: int, plan: Plan) -> DocResult:
+    def one(index: int, plan: Plan) -> tuple[DocResult, list[Candidate]]:
         if cancelled.is_set():
             raise KeyboardInterrupt
         def on_output(step: Step, stream: str, text: str) -> None:
@@ -193,6 +205,7 @@ def run_plans(
             on_output=on_output,
             log=say,
             vm_host=vm_host,
+            backend=backend,
         )
         if vm_host is None and prefixes is not None:  # shared prefixes (run/prefix.py)
             gr.board = board
@@ -213,7 +226,34 @@ def run_plans(
             if scheduler is not None:
                 scheduler.release(vm_host)
         progress.update(labels[index], result.status, advance=len(plan.steps))
-        return result
+        return result, list(gr.proposals)
+
+    def trial(index: int, n: int, cand: Candidate) -> tuple[DocResult, float]:
+        """One candidate fix of guide `index` tried in a machine of its own (run/fixes.py)."""
+        if cancelled.is_set():
+            raise KeyboardInterrupt
+        vm_host = scheduler.acquire() if scheduler is not None else None
+        label = f"{labels[index]} (fix {n + 1})"
+        gr = GuideRun(plan=trial_plan(plans[index], cand), options=trial_options(options.guide),
+                      artifacts_dir=out / "artifacts" / slug(labels[index]) / "fixes" / str(n + 1),
+                      run_id=f"{run.run_id}-{index}-f{n + 1}", log=say, vm_host=vm_host, backend=backend)
+        with lock:
+            active[label] = gr
+        t0 = time.monotonic()
+        try:
+            if cancelled.is_set():
+                raise KeyboardInterrupt
+            result = gr.run_all()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # a harness fault in one candidate's run: that candidate proves nothing
+            result = gr.abort(f"{type(exc).__name__}: {exc}")
+        finally:
+            with lock:
+                active.pop(label, None)
+            if scheduler is not None:
+                scheduler.release(vm_host)
+        return result, time.monotonic() - t0
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -221,13 +261,38 @@ def run_plans(
     old = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
     workers = options.jobs or (scheduler.total if scheduler is not None else default_jobs())
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="guide")
+    t_guides = time.monotonic()
+    # candidate fixes run in the same pool as the guides, so a run never has more than `workers` machines up
+    pending: dict[Future, tuple[int, int]] = {}  # future -> (guide index, candidate index; -1: the guide)
+    trials: dict[int, tuple[DocResult, list[Candidate], list[Fix | None]]] = {}
+    all_fixes: list[Fix] = []
     try:
-        futures = {pool.submit(one, i, p): p for i, p in enumerate(plans)}
-        for fut in as_completed(futures):
-            result = fut.result()
-            with lock:
-                run.docs.append(result)
-                writer.add_doc(result)
+        pending.update({pool.submit(one, i, p): (i, -1) for i, p in enumerate(plans)})
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i, n = pending.pop(fut)
+                if n < 0:
+                    result, proposals = fut.result()
+                    if proposals:
+                        say(f"{labels[i]}: trying {len(proposals)} candidate fix(es) for the failed step")
+                        trials[i] = (result, proposals, [None] * len(proposals))
+                        pending.update({pool.submit(trial, i, k, c): (i, k) for k, c in enumerate(proposals)})
+                        continue
+                else:
+                    before, proposals, judged = trials[i]
+                    after, wall = fut.result()
+                    judged[n] = fix = judge(before, after, proposals[n], wall)
+                    say(f"{labels[i]}: fix {n + 1}: {fix.candidate.description}: {fix.verdict.status} "
+                        f"({fix.verdict.duration_s:.1f} s): {fix.verdict.reason}")
+                    if any(j is None for j in judged):
+                        continue
+                    fixes = [j for j in judged if j is not None]
+                    all_fixes.extend(fixes)
+                    result = attach(before, fixes)
+                with lock:
+                    run.docs.append(result)
+                    writer.add_doc(result)
     except KeyboardInterrupt:
         cancelled.set()
         with lock:
@@ -254,10 +319,15 @@ def run_plans(
             signal.signal(signal.SIGTERM, old)
     pool.shutdown(wait=True)
     progress.stop()
+    phases.spent["guides"] = time.monotonic() - t_guides
+    if phases.waited:  # a first run (or a rebuilt image): where its time went
+        say(phases.summary())
     order = {(p.path, p.image): i for i, p in enumerate(plans)}
     run.docs.sort(key=lambda d: order.get((d.path, d.image), 0))
     writer.finish()
-    if options.guide.fast:
+    if options.guide.suggest_fixes:
+        _write_fixes(run, out, all_fixes)
+    if options.guide.fast and backend is None:
         from doctest_runner.vm import store  # lazy: the VM layer loads only for a run that used VMs
 
         try:
@@ -275,7 +345,18 @@ def run_plans(
     return run
 
 
-def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None]):
+def _write_fixes(run: RunResult, out: Path, fixes: list[Fix]) -> None:
+    """fixes/<doc>.patch and fixes.md, then each step's fixes name the patch that holds them (for report.json)."""
+    root = patch_root(sorted({f.candidate.edits[0].path for f in fixes if f.candidate.edits}))
+    written = write_fixes(out, fixes, root=root)
+    new = {id(old): fix for old, fix in zip(fixes, with_patches(fixes, written))}
+    for doc in run.docs:
+        for r in doc.steps:
+            if r.fixes:
+                r.fixes[:] = [new.get(id(f), f) for f in r.fixes]
+
+
+def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None], phases: Phases):
     """Saved states first (one cold boot per image, once), then which guides share their first steps."""
     if not options.guide.fast or not options.local:
         return None, None
@@ -291,8 +372,10 @@ def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None]
             continue
         image = build_image(name, log=lambda _m: None)
         try:
-            ensure_state(image, host=host, memory_mb=options.guide.memory_mb,
-                         boot_timeout=options.guide.boot_timeout, log=say)
+            with phases.phase("saved machine", f"saving a booted {name} machine",
+                              key=f"saved machine {name}") as ph:
+                ensure_state(image, host=host, memory_mb=options.guide.memory_mb,
+                             boot_timeout=options.guide.boot_timeout, log=ph.watch(("saving a booted",), say))
         except Exception as exc:  # each guide falls back to a cold boot and says so
             say(f"could not save a booted {name} machine: {exc}")
         mkey = machine_key(image=image.name, recipe_hash=image.recipe_hash, qemu=qemu_version(), accel=host.accel,
