@@ -10,7 +10,7 @@ from doctest_runner.model import Step, StepResult
 
 from ..facts import GuestFacts, closest
 from ..model import Candidate
-from .common import failed_index, inserting, output_lines, replace_word, updates_before, with_line
+from .common import closest_swaps, failed_index, find, inserting, output_lines, updates_before
 
 _NOT_FOUND_RE = re.compile(
     r"(?:^|: )(?:line \d+: )?([^\s:]+): command not found|command not found: (\S+)"
@@ -20,12 +20,8 @@ _NOT_FOUND_RE = re.compile(
 
 
 def missing_command(result: StepResult) -> str | None:
-    for line in [result.evidence or "", *output_lines(result)]:
-        m = _NOT_FOUND_RE.search(line.strip())
-        if m:
-            name = next(g for g in m.groups() if g)
-            return name.rsplit("/", 1)[-1]
-    return None
+    name = find(_NOT_FOUND_RE, result.evidence, *output_lines(result), strip=True)
+    return name.rsplit("/", 1)[-1] if name else None
 
 
 def propose(result: StepResult, steps: Sequence[Step], facts: GuestFacts) -> list[Candidate]:
@@ -35,15 +31,9 @@ def propose(result: StepResult, steps: Sequence[Step], facts: GuestFacts) -> lis
         return []
     index = failed_index(result)
     line = step.command.split("\n")[index]
-    out: list[Candidate] = []
-    for name in closest(cmd, facts.command_names()):
-        new = replace_word(line, cmd, shlex.quote(name))
-        if new is None:
-            continue
-        cand = with_line(result, index, new, category="command-not-found", proposer="closest-command",
-                         description=f"`{cmd}` is not a command on this machine; `{name}` is (a typo?)")
-        if cand:
-            out.append(cand)
+    out = closest_swaps(result, index, line, cmd, closest(cmd, facts.command_names()), str,
+                        category="command-not-found", proposer="closest-command",
+                        description=lambda name: f"`{cmd}` is not a command on this machine; `{name}` is (a typo?)")
     pkg = facts.package_for_command(cmd)
     if pkg:
         install = f"sudo apt-get install -y {shlex.quote(pkg)}"

@@ -4,6 +4,7 @@ steps, with the matching doc edit (only for a step the doc itself holds: never a
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Sequence
 
 from doctest_runner.model import Step, StepResult
@@ -41,14 +42,31 @@ def output_lines(result: StepResult) -> list[str]:
     return [ln.rstrip() for ln in clean_text(result.output).split("\n")]
 
 
-def find(pattern: re.Pattern[str], *texts: str | None) -> str | None:
-    """The first group of `pattern` in the first text where it matches."""
+def find(pattern: re.Pattern[str], *texts: str | None, strip: bool = False) -> str | None:
+    """The first group of `pattern` that took part in the match, in the first line of `texts` where it matches
+    (patterns with alternatives put each form's name in a group of its own)."""
     for text in texts:
         for line in (text or "").split("\n"):
-            m = pattern.search(line)
+            m = pattern.search(line.strip() if strip else line)
             if m:
-                return m.group(1)
+                return next((g for g in m.groups() if g), None)
     return None
+
+
+def closest_swaps(result: StepResult, index: int, line: str, word: str, names: list[str],
+                  shown: Callable[[str], str], *, category: str, proposer: str,
+                  description: Callable[[str], str]) -> list[Candidate]:
+    """One candidate per close name the guest has (facts.closest): `word` in the failed line replaced by the
+    name as the doc would write it (`shown`), shell-quoted because the name comes from the guest."""
+    out: list[Candidate] = []
+    for name in names:
+        new = replace_word(line, word, shlex.quote(shown(name)))
+        if new is None:
+            continue
+        cand = with_line(result, index, new, category=category, proposer=proposer, description=description(name))
+        if cand:
+            out.append(cand)
+    return out
 
 
 def replace_word(text: str, old: str, new: str) -> str | None:

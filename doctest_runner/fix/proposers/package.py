@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 
 from doctest_runner.model import Step, StepResult
 
 from ..facts import GuestFacts, closest
 from ..model import Candidate
-from .common import APT_UPDATE_RE, failed_index, inserting, output_lines, replace_word, updates_before, with_line
+from .common import APT_UPDATE_RE, closest_swaps, failed_index, find, inserting, output_lines, updates_before
 
 _MISSING_RE = re.compile(
     r"Unable to locate package (\S+)|Package ['‘]?([^'’\s]+)['’]? has no installation candidate"
@@ -20,11 +19,7 @@ _APT_INSTALL_RE = re.compile(r"\bapt(?:-get)?\s+(?:-[-\w=]+\s+)*install\b")
 
 
 def missing_package(result: StepResult) -> str | None:
-    for line in [result.evidence or "", *output_lines(result)]:
-        m = _MISSING_RE.search(line)
-        if m:
-            return next(g for g in m.groups() if g)
-    return None
+    return find(_MISSING_RE, result.evidence, *output_lines(result))
 
 
 def propose(result: StepResult, steps: Sequence[Step], facts: GuestFacts) -> list[Candidate]:
@@ -42,12 +37,8 @@ def propose(result: StepResult, steps: Sequence[Step], facts: GuestFacts) -> lis
                              description="run `apt-get update` before the first install: a fresh machine's "
                                          "package index is empty"))
     bare = pkg.split("=")[0].split(":")[0]
-    for name in closest(bare, facts.package_names()):
-        new = replace_word(line, bare, shlex.quote(name))
-        if new is None:
-            continue
-        cand = with_line(result, index, new, category="package-not-found", proposer="closest-package",
-                         description=f"the package index has no `{bare}`; the closest name it has is `{name}`")
-        if cand:
-            out.append(cand)
+    out += closest_swaps(result, index, line, bare, closest(bare, facts.package_names()), str,
+                         category="package-not-found", proposer="closest-package",
+                         description=lambda name: f"the package index has no `{bare}`; the closest name it has is "
+                                                  f"`{name}`")
     return out

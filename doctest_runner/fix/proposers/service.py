@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 
 from doctest_runner.model import Step, StepResult
 
 from ..facts import GuestFacts, closest
 from ..model import Candidate
-from .common import failed_index, output_lines, replace_word, with_line
+from .common import closest_swaps, failed_index, find, output_lines, replace_word
 
 # systemctl names the unit in "Unit X not found." / "Unit file X does not exist."
 _UNIT_RE = re.compile(r"Unit (?:file )?(\S+?)\.? (?:not found|does not exist)")
@@ -18,11 +17,7 @@ _SUFFIX_RE = re.compile(r"\.(?:service|socket|timer|target|mount|path|slice|scop
 
 
 def missing_unit(result: StepResult) -> str | None:
-    for line in [result.evidence or "", *output_lines(result)]:
-        m = _UNIT_RE.search(line)
-        if m:
-            return next(g for g in m.groups() if g)
-    return None
+    return find(_UNIT_RE, result.evidence, *output_lines(result))
 
 
 def propose(result: StepResult, steps: Sequence[Step], facts: GuestFacts) -> list[Candidate]:
@@ -36,15 +31,10 @@ def propose(result: StepResult, steps: Sequence[Step], facts: GuestFacts) -> lis
         return []
     full = written if _SUFFIX_RE.search(written) else written + ".service"
     units = list(facts.unit_names())
-    out: list[Candidate] = []
-    for name in closest(full, units):
-        shown = name if _SUFFIX_RE.search(written) else _SUFFIX_RE.sub("", name) if name.endswith(".service") \
-            else name
-        new = replace_word(line, written, shlex.quote(shown))
-        if new is None:
-            continue
-        cand = with_line(result, index, new, category="service", proposer="closest-unit",
-                         description=f"this machine has no unit `{full}`; the closest it has is `{name}`")
-        if cand:
-            out.append(cand)
-    return out
+
+    def shown(name: str) -> str:  # as the doc wrote it: with or without `.service`
+        return name if _SUFFIX_RE.search(written) or not name.endswith(".service") else _SUFFIX_RE.sub("", name)
+
+    return closest_swaps(result, index, line, written, closest(full, units), shown, category="service",
+                         proposer="closest-unit",
+                         description=lambda name: f"this machine has no unit `{full}`; the closest it has is `{name}`")
