@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -74,6 +75,24 @@ def run(*args: str) -> float:
     return dt
 
 
+def docset_checkpoints(docs: str) -> tuple[int, int]:
+    """Checkpoints the cache keeps for guides under `docs` and the bytes only they take (their memory images and
+    the layers no saved state stands on): what a run of those guides leaves for --resume and shared prefixes."""
+    ents = store.entries()
+    state_layers = {layer for e in ents if e.kind == "state" for layer in e.chain}
+    mine = []
+    for e in ents:
+        try:
+            guide = json.loads((e.path / "meta.json").read_text()).get("key", {}).get("guide", "")
+        except (OSError, ValueError):
+            continue
+        if e.kind == "checkpoint" and str(guide).startswith(docs.rstrip("/") + "/"):
+            mine.append(e)
+    sizes = store.layer_sizes()
+    own_layers = {layer for e in mine for layer in e.chain} - state_layers
+    return len(mine), sum(e.size for e in mine) + sum(sizes.get(layer, 0) for layer in own_layers)
+
+
 def restore_ready(image: str, n: int) -> list[float]:
     """Seconds from "restore" to a login with the clone's new identity, n restores one by one."""
     img = build_image(image, log=lambda _m: None)
@@ -104,9 +123,8 @@ def main() -> int:
         jobs = ["--jobs", a.jobs]
         run(a.docs, "--out", str(t / "warm"), *jobs, "--no-shared-prefix")  # saves the state once
         cold = run(a.docs, "--out", str(t / "cold"), *jobs, "--cold-boot", "--no-package-cache")
-        size0 = store.usage().total
         restored = run(a.docs, "--out", str(t / "restored"), *jobs, "--no-shared-prefix", "--no-package-cache")
-        ckpt = store.usage().total - size0
+        n_ckpt, ckpt = docset_checkpoints(a.docs)
         first = run(a.docs, "--out", str(t / "pc1"), *jobs, "--no-shared-prefix")
         warm = run(a.docs, "--out", str(t / "pc2"), *jobs, "--no-shared-prefix")
         shared = run(a.docs, "--out", str(t / "shared"), *jobs)
@@ -116,7 +134,8 @@ def main() -> int:
         print(f"restored + package cache, 2nd: {warm:7.1f} s  {restored / warm:.2f}x against restored alone "
               f"(second run / first: {warm / first:.2f})")
         print(f"restored + shared prefix:      {shared:7.1f} s  {cold / shared:.2f}x faster than cold")
-        print(f"checkpoints one run of {a.docs} added: {store.human(max(ckpt, 0))}")
+        print(f"checkpoints kept for {a.docs} after a run: {n_ckpt}, {store.human(ckpt)} of their own "
+              "(memory images and the layers no saved state uses)")
         print(store.usage().text())
         for label, broken, fixed in [] if a.skip_resume else RESUME_CASES:
             guide = t / f"resume-{label.split()[0]}.md"
