@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +95,19 @@ def docset_checkpoints(docs: str) -> tuple[int, int]:
     return len(mine), sum(e.size for e in mine) + sum(sizes.get(layer, 0) for layer in own_layers)
 
 
+@contextlib.contextmanager
+def one_core_busy(limit_s: float = 900) -> Iterator[None]:
+    """A shared CI runner: one process spinning on one core (bounded: it ends itself after `limit_s`), ended by
+    its own pid when the block ends."""
+    proc = subprocess.Popen([sys.executable, "-c", f"import time\nt = time.time() + {limit_s}\n"
+                             "while time.time() < t: pass"])
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def restore_ready(image: str, n: int) -> list[float]:
     """Seconds from "restore" to a login with the clone's new identity, n restores one by one."""
     img = build_image(image, log=lambda _m: None)
@@ -116,8 +131,13 @@ def main() -> int:
     before = store.checkpoint_names()
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores here; other work slows TCG)")
     ready = restore_ready(a.image, a.restores)
-    print(f"restored VM ready (new identity, SSH login): median {statistics.median(ready):.2f} s "
+    print(f"restored VM ready (new identity, SSH login), idle: median {statistics.median(ready):.2f} s "
           f"(runs: {', '.join(f'{x:.2f}' for x in ready)})")
+    with one_core_busy():
+        busy = restore_ready(a.image, a.restores)
+    print(f"restored VM ready, one core busy:  median {statistics.median(busy):.2f} s "
+          f"(runs: {', '.join(f'{x:.2f}' for x in busy)}); busy / idle: "
+          f"{statistics.median(busy) / statistics.median(ready):.2f}")
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         t = Path(tmp)
         jobs = ["--jobs", a.jobs]

@@ -44,9 +44,9 @@ SEEDED = {
     "install-jq.md": (7, 1, "Do you want to continue? [Y/n] Abort.", "interactive"),
     "ip-forward.md": (10, 1, "bash: line 2: /etc/sysctl.d/99-containers.conf: Permission denied", "permission"),
     "kvm-check.md": (8, 2, "bash: -c: line 6: syntax error: unexpected end of file", "syntax"),
-    "missing-package.md": (4, 100, "E: Unable to locate package kata-monitor-tools", "package-not-found"),
-    "missing-tool.md": (8, 127, "bash: line 1: kata-runtme: command not found", "command-not-found"),
-    "monitor-service.md": (6, 1, "Failed to enable unit: Unit file kata-monitor.service does not exist.", "service"),
+    "missing-package.md": (4, 100, "E: Unable to locate package sysstats", "package-not-found"),
+    "missing-tool.md": (8, 127, "bash: line 1: jq: command not found", "command-not-found"),
+    "monitor-service.md": (6, 1, "Failed to restart systemd-journal.service: Unit systemd-journal.service not found.", "service"),
     "forwarding-check.md": (7, 1, "", "unknown"),
     "unpack-release.md": (9, 2, "bash: line 1: VERSION: No such file or directory", "placeholder"),
 }

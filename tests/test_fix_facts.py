@@ -47,3 +47,25 @@ def test_contents_index_lines():
     table = parse_command_packages(ln.split("/", 2)[-1] if ln.startswith("usr/") else ln.split("/", 1)[-1]
                                    for ln in lines)
     assert table == {"jq": "jq", "nft": "nftables", "ss": "iproute2"}
+
+
+def test_command_index_prefers_the_package_named_like_the_command():
+    # the image's table (image/debootstrap.py COMMAND_INDEX): `cmd section/pkg,...`, sorted, one line per suite
+    lines = ["mawk interpreters/mawk",
+             "rename perl/file-rename,perl/rename",
+             "rename perl/rename-utils",
+             "tree utils/tree",
+             "tree utils/tree-ng",
+             "vi editors/nvi,editors/vim-tiny"]
+    table = parse_command_packages(lines)
+    assert table["rename"] == "rename"  # named like the command, though listed second
+    assert table["tree"] == "tree"  # a later suite's line does not take it away
+    assert table["vi"] == "nvi"  # none named like it: the first listed
+    assert table["mawk"] == "mawk"
+
+
+def test_command_index_is_read_first():
+    from doctest_runner.fix.facts import COMMAND_PACKAGES_CMD
+    from doctest_runner.image import COMMAND_INDEX
+
+    assert COMMAND_PACKAGES_CMD.startswith(f"if [ -s {COMMAND_INDEX} ]; then cat {COMMAND_INDEX}; ")

@@ -84,7 +84,9 @@ def test_report_record(tmp_path):
     assert rec["proposer"] == "sudo-tee" and rec["category"] == "permission" and rec["placeholder"] is False
     assert rec["edits"] == [{"path": fix.candidate.edits[0].path, "line": 11, "end_line": 11,
                              "new": ['echo "net.ipv4.ip_forward = 1" | sudo tee -a '
-                                     '/etc/sysctl.d/99-containers.conf >/dev/null']}]
+                                     '/etc/sysctl.d/99-containers.conf >/dev/null'],
+                             "old": list(fix.candidate.edits[0].old), "role": "command", "anchor": ""}]
+    assert rec["edits"][0]["old"] and rec["expected_output"] is None
     assert rec["patch"] == "fixes/guides/ip-forward.md.patch"
 
 

@@ -9,6 +9,7 @@ import pytest
 from fix_support import FixedFacts, failed, mismatched, step_at, steps_of
 
 from doctest_runner.fix import PROPOSERS, closest, propose
+from doctest_runner.fix.facts import typo_distance
 from doctest_runner.fix.proposers.output import generalise, new_expected
 from doctest_runner.fix.proposers.permission import rewrite
 from doctest_runner.model import DOC_BUG_CATEGORIES
@@ -17,9 +18,9 @@ from doctest_runner.parse import parse_file
 REPO = Path(__file__).resolve().parents[1]
 EX = REPO / "docs_under_test/examples"
 FACTS = FixedFacts(
-    packages=["jq", "kata-monitor", "python3-requests", "python3-request-mock", "curl"],
+    packages=["jq", "sysstat", "kata-monitor", "python3-requests", "python3-request-mock", "curl"],
     providers={"jq": "jq", "rg": "ripgrep"},
-    units=["kata-monitord.service", "ssh.service", "systemd-journald.service"],
+    units=["kata-monitord.service", "ssh.service", "systemd-journald.service", "systemd-journald@.service"],
     commands=["kata-runtime", "echo", "tar", "jq"],
 )
 
@@ -80,11 +81,11 @@ def test_interactive_waiting_for_a_password_gets_no_yes():
 
 def test_package_example_closest_name_and_no_second_update():
     steps = _example("missing-package.md")
-    res = failed(step_at(steps, 4), "E: Unable to locate package kata-monitor-tools\n", exit_code=100, line_index=1)
+    res = failed(step_at(steps, 4), "E: Unable to locate package sysstats\n", exit_code=100, line_index=1)
     assert res.category == "package-not-found"
     cands = propose(res, steps, FACTS)
     assert [c.proposer for c in cands] == ["closest-package"]  # the guide already runs apt-get update
-    assert cands[0].command == "sudo apt-get update\nsudo apt-get install -y kata-monitor"
+    assert cands[0].command == "sudo apt-get update\nsudo apt-get install -y sysstat"
 
 
 def test_package_missing_update_comes_first_then_close_names():
@@ -92,23 +93,32 @@ def test_package_missing_update_comes_first_then_close_names():
     steps = steps_of(doc)
     res = failed(step_at(steps, 5), "E: Unable to locate package python3-requets\n", exit_code=100)
     cands = propose(res, steps, FACTS)
-    assert [c.proposer for c in cands] == ["apt-update", "closest-package", "closest-package"]
+    # python3-request-mock is close by ratio but five edits away: not a candidate
+    assert [c.proposer for c in cands] == ["apt-update", "closest-package"]
     assert cands[0].insert_before == ("sudo apt-get update",) and cands[0].command is None
     assert cands[1].command == "sudo apt-get install -y python3-requests"
 
 
 def test_guest_values_are_shell_quoted():
     steps = _example("missing-package.md")
-    facts = FixedFacts(packages=["kata-monitor-tool$(reboot)"])
-    res = failed(step_at(steps, 4), "E: Unable to locate package kata-monitor-tools\n", line_index=1)
+    facts = FixedFacts(packages=["sysstat$x"])
+    res = failed(step_at(steps, 4), "E: Unable to locate package sysstats\n", line_index=1)
     [cand] = propose(res, steps, facts)
-    assert cand.command.endswith("install -y 'kata-monitor-tool$(reboot)'")
+    assert cand.command.endswith("install -y 'sysstat$x'")
 
 
-def test_command_example_typo():
+def test_command_example_installs_the_provider():
     steps = _example("missing-tool.md")
-    res = failed(step_at(steps, 8), "bash: kata-runtme: command not found\n", exit_code=127)
+    res = failed(step_at(steps, 8), "bash: line 1: jq: command not found\n", exit_code=127)
     assert res.category == "command-not-found"
+    [cand] = propose(res, steps, FixedFacts(providers={"jq": "jq"}, commands=["echo", "tee", "j2"]))
+    assert cand.proposer == "install-provider"
+    assert cand.insert_before == ("sudo apt-get update", "sudo apt-get install -y jq")
+
+
+def test_command_typo():
+    steps = steps_of("# T\n\n```console\n$ echo hi\nhi\n$ kata-runtme --version\n```\n")
+    res = failed(step_at(steps, 6), "bash: kata-runtme: command not found\n", exit_code=127)
     [cand] = propose(res, steps, FACTS)
     assert cand.proposer == "closest-command" and cand.command == "kata-runtime --version"
 
@@ -126,16 +136,35 @@ def test_command_provider_inserted_with_update_when_the_guide_has_none():
 
 def test_service_example_keeps_the_doc_suffix_style():
     steps = _example("monitor-service.md")
-    res = failed(step_at(steps, 6), "Failed to enable unit: Unit file kata-monitor.service does not exist.\n")
+    res = failed(step_at(steps, 6), "Failed to restart systemd-journal.service: Unit systemd-journal.service not "
+                                    "found.\n")
     assert res.category == "service"
-    [cand] = propose(res, steps, FACTS)
-    assert cand.command == "sudo systemctl enable --now kata-monitord.service"
+    cands = propose(res, steps, FACTS)
+    # systemd-journald@.service is a template: not a candidate for a unit written without an instance
+    assert [c.command for c in cands] == ["sudo systemctl restart systemd-journald.service"]
+    steps = steps_of("# T\n\n```console\n$ sudo systemctl enable --now kata-monitor.service\n```\n")
+    res = failed(steps[0], "Failed to enable unit: Unit file kata-monitor.service does not exist.\n")
+    assert [c.command for c in propose(res, steps, FACTS)] == ["sudo systemctl enable --now kata-monitord.service"]
     steps = steps_of("# T\n\n```console\n$ sudo systemctl restart journald\n```\n")
     res = failed(steps[0], "Failed to restart journald.service: Unit journald.service not found.\n")
     assert res.category == "service"
     # the doc wrote the unit without `.service`: so does the fix
     assert [c.command for c in propose(res, steps, FACTS)] == ["sudo systemctl restart systemd-journald"]
     assert propose(res, steps, FixedFacts(units=["ssh.service", "cron.service"])) == []
+
+
+def test_service_never_proposes_a_unit_that_stops_the_machine():
+    # with the `.service` suffix counted, `systemd-journal` is as close to systemd-halt as difflib's cutoff
+    steps = steps_of("# T\n\n```console\n$ sudo systemctl restart systemd-journal.service\n```\n")
+    res = failed(steps[0], "Failed to restart systemd-journal.service: Unit systemd-journal.service not found.\n")
+    units = ["systemd-halt.service", "systemd-journal-flush.service", "systemd-journald.service",
+             "systemd-journald.socket", "systemd-reboot.service", "systemd-poweroff.service", "halt.target",
+             "systemd-kexec.service", "rescue.service", "emergency.target"]
+    cands = propose(res, steps, FixedFacts(units=units))
+    assert [c.command for c in cands] == ["sudo systemctl restart systemd-journald.service"]
+    steps = steps_of("# T\n\n```console\n$ sudo systemctl start systemd-rebot.service\n```\n")
+    res = failed(steps[0], "Failed to start systemd-rebot.service: Unit systemd-rebot.service not found.\n")
+    assert propose(res, steps, FixedFacts(units=units)) == []  # not systemd-reboot, though one letter away
 
 
 def test_placeholder_example_is_a_marked_placeholder():
@@ -220,3 +249,16 @@ def test_categories_without_a_mechanical_fix_get_none():
 def test_closest():
     assert closest("kata-runtme", ["kata-runtime", "kata", "runtime"]) == ["kata-runtime"]
     assert closest("jq", ["jq", "yq"]) == []  # never the name itself; `yq` is another tool
+    # close by difflib's ratio, but not a typing slip: a wrong guess costs a trial machine and minutes
+    assert closest("sysstats", ["ksystemstats", "sysstat"]) == ["sysstat"]
+    assert closest("systemd-journal", ["systemd-journal-flush", "systemd-journald"]) == ["systemd-journald"]
+    assert closest("python3-requets", ["python3-request-mock", "python3-requests"]) == ["python3-requests"]
+
+
+def test_typo_distance():
+    assert typo_distance("kata-runtme", "kata-runtime") == 1
+    assert typo_distance("sysstats", "sysstat") == 1
+    assert typo_distance("nignx", "nginx") == 1  # two neighbours swapped: one slip
+    assert typo_distance("sysstats", "ksystemstats") == 4
+    assert typo_distance("sysstats", "ksystemstats", limit=2) == 3  # cut short above the limit
+    assert typo_distance("", "abc") == 3

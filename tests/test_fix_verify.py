@@ -45,8 +45,9 @@ def test_apply_inserts_steps_before_with_their_own_ids():
     cand = Candidate(steps[1].id, "command-not-found", "install-provider", "install it",
                      insert_before=("sudo apt-get update", "sudo apt-get install -y kata-containers"))
     edited = apply_to_steps(steps, cand)
-    assert [s.command for s in edited] == ['echo "checking the runtime"', "sudo apt-get update",
-                                           "sudo apt-get install -y kata-containers", "kata-runtme --version"]
+    assert [s.command for s in edited] == ["""echo '{"hypervisor": "qemu"}' | tee runtime.json""",
+                                           "sudo apt-get update", "sudo apt-get install -y kata-containers",
+                                           "jq -r .hypervisor runtime.json"]
     assert [s.id for s in edited][1:3] == [f"{steps[1].id}+fix1", f"{steps[1].id}+fix2"]
     assert all(s.line == 8 and s.expected_output is None for s in edited[1:3])
     assert len({s.id for s in edited}) == 4
@@ -74,10 +75,10 @@ def test_partial_when_it_fails_later():
 def test_a_wrong_guess_is_rejected():
     # the proposer's closest package name does not exist either: the fixed step fails the same way
     steps = _steps("missing-package.md")
-    res = failed(steps[0], "E: Unable to locate package kata-monitor-tools\n", exit_code=100, line_index=1)
-    [cand] = propose(res, steps, FixedFacts(packages=["kata-monitor-tool"]))
+    res = failed(steps[0], "E: Unable to locate package sysstats\n", exit_code=100, line_index=1)
+    [cand] = propose(res, steps, FixedFacts(packages=["systat"]))
     edited = apply_to_steps(steps, cand)
-    again = failed(edited[0], "E: Unable to locate package kata-monitor-tool\n", exit_code=100, line_index=1)
+    again = failed(edited[0], "E: Unable to locate package systat\n", exit_code=100, line_index=1)
     v = decide([res], [again], cand)
     assert v.status == "rejected" and v.reason.startswith("the fixed step still fails")
     assert (v.before_line, v.after_line) == (5, 5)
@@ -85,11 +86,11 @@ def test_a_wrong_guess_is_rejected():
 
 def test_a_failing_inserted_step_rejects():
     steps = _steps("missing-tool.md")
-    res = failed(steps[1], "bash: kata-runtme: command not found\n", exit_code=127)
+    res = failed(steps[1], "bash: jq: command not found\n", exit_code=127)
     cand = Candidate(steps[1].id, "command-not-found", "install-provider", "install it",
-                     insert_before=("sudo apt-get install -y kata-runtme",))
+                     insert_before=("sudo apt-get install -y jq-tools",))
     edited = apply_to_steps(steps, cand)
-    ins = failed(edited[1], "E: Unable to locate package kata-runtme\n", exit_code=100)
+    ins = failed(edited[1], "E: Unable to locate package jq-tools\n", exit_code=100)
     v = decide([_passed(steps[0]), res], [ins, StepResult(edited[2], "not-run")], cand)
     assert v.status == "rejected"
 

@@ -1,8 +1,12 @@
-"""`run --suggest-fixes` in real VMs (TCG here) on three seeded examples: each gets a `verified` fix, and the
+"""`run --suggest-fixes` in real VMs (TCG here) on six seeded examples: each gets a `verified` fix, and the
 guides with the patches applied (`git apply`, in a copy) then pass end to end.
 
 The seeded bugs: ip-forward.md line 11 (a redirect under sudo: permission), install-jq.md line 7 (apt-get install
-without -y: interactive), debian-version.md line 7 (the documented output says 11 on Debian 12: output-mismatch).
+without -y: interactive), debian-version.md line 7 (the documented output says 11 on Debian 12: output-mismatch),
+missing-package.md line 5 (`sysstats`: package-not-found), missing-tool.md line 8 (`jq` used, never installed:
+command-not-found, fixed by installing the package the image's command index names), monitor-service.md line 6
+(`systemd-journal.service`: service). The fixes come from the guest (its package index, command index and units),
+never from a list in the test.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ pytestmark = pytest.mark.vm
 REPO = Path(__file__).resolve().parents[1]
 EX = "docs_under_test/examples"
 GUIDES = {f"{EX}/ip-forward.md": (10, "permission"), f"{EX}/install-jq.md": (7, "interactive"),
-          f"{EX}/debian-version.md": (7, "output-mismatch")}
+          f"{EX}/debian-version.md": (7, "output-mismatch"), f"{EX}/missing-package.md": (4, "package-not-found"),
+          f"{EX}/missing-tool.md": (8, "command-not-found"), f"{EX}/monitor-service.md": (6, "service")}
+# what the verified fix must say (the guest's answer, checked against what a reader would write)
+EXPECTED = {f"{EX}/missing-package.md": "sudo apt-get install -y sysstat",
+            f"{EX}/missing-tool.md": "sudo apt-get install -y jq",
+            f"{EX}/monitor-service.md": "sudo systemctl restart systemd-journald.service"}
 
 
 def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -52,6 +61,8 @@ def test_each_seeded_bug_gets_a_verified_fix(fixed_run):
         assert verified[0]["patch"] == f"fixes/{doc['path']}.patch"
         assert verified[0]["reason"] == "the guide passes to the end with this change"
         assert verified[0]["duration_s"] > 0
+        if doc["path"] in EXPECTED:
+            assert EXPECTED[doc["path"]] in (out / verified[0]["patch"]).read_text(), doc["path"]
         print(f"{doc['path']}: {verified[0]['description']}: verified in {verified[0]['duration_s']:.1f} s")
     assert "verified: the guide passes to the end with this change" in (out / "checklist.md").read_text()
     assert "```suggestion" in (out / "fixes.md").read_text()

@@ -57,7 +57,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--history", type=Path, metavar="PATH", help="append the results to this SQLite history file")
     p.add_argument("--fail-on", choices=("doc", "any"), default="any",
                    help="exit 1 on doc bugs only, or on any failure (default)")
-    p.add_argument("--keep-on-failure", action="store_true", help="leave a failed guide's VM running to inspect it")
+    p.add_argument("--keep-on-failure", action="store_true",
+                   help="leave a failed guide's VM running to inspect it (kept VMs are idle and not counted in --jobs)")
     p.add_argument("--codeowners", type=Path, metavar="FILE", help="group the checklist by owner")
     p.add_argument("--no-progress", action="store_true", help="no live progress on the terminal")
     p.add_argument("--shard", type=parse_shard, metavar="I/N",

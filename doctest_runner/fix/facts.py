@@ -14,7 +14,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-__all__ = ["CapturedFacts", "GuestFacts", "closest"]
+from doctest_runner.image import COMMAND_INDEX
+
+__all__ = ["CapturedFacts", "GuestFacts", "closest", "typo_distance"]
 
 
 class GuestFacts(Protocol):
@@ -35,11 +37,13 @@ class GuestFacts(Protocol):
         ...
 
 
-# Fixed commands (never doc text). Package names: the apt index. Commands -> packages: Debian's command-not-found
-# database when the image has it, else the apt-file Contents index (only bin/ and sbin/ entries are printed).
+# Fixed commands (never doc text). Package names: the apt index. Commands -> packages: the table an image built
+# with `command_index` has (image/debootstrap.py), else Debian's command-not-found database when the machine has
+# it, else apt-file's Contents index (only bin/ and sbin/ entries are printed).
 PACKAGES_CMD = "apt-cache pkgnames 2>/dev/null | LC_ALL=C sort -u"
 COMMAND_PACKAGES_CMD = (
-    "if [ -r /var/lib/command-not-found/commands.db ] && command -v python3 >/dev/null; then "
+    f"if [ -s {COMMAND_INDEX} ]; then cat {COMMAND_INDEX}; "
+    "elif [ -r /var/lib/command-not-found/commands.db ] && command -v python3 >/dev/null; then "
     "python3 -c 'import sqlite3; c = sqlite3.connect(\"file:/var/lib/command-not-found/commands.db?mode=ro\", "
     "uri=True); [print(n, p) for n, p in c.execute(\"select commands.command, packages.name from commands join "
     "packages on commands.pkgID = packages.pkgID\")]' 2>/dev/null; "
@@ -87,22 +91,51 @@ class CapturedFacts:
 def parse_command_packages(lines: Iterable[str]) -> dict[str, str]:
     """`cmd pkg` (command-not-found) or `cmd section/pkg,section/pkg2` (Contents) lines -> command: package.
 
-    The first package named wins, as Contents lists a command's packages in index order."""
+    A package named like the command wins (`jq` ships `jq`); otherwise the first one named, as Contents lists a
+    command's packages in index order and a later line (another suite's index) never overrides an earlier one."""
     table: dict[str, str] = {}
     for line in lines:
         parts = line.split()
         if len(parts) < 2 or not _NAME_RE.match(parts[0]):
             continue
-        pkg = parts[-1].split(",")[0].rsplit("/", 1)[-1]
-        if _NAME_RE.match(pkg):
-            table.setdefault(parts[0], pkg)
+        pkgs = [p.rsplit("/", 1)[-1] for p in parts[-1].split(",")]
+        pkgs = [p for p in pkgs if _NAME_RE.match(p)]
+        if not pkgs:
+            continue
+        pkg = parts[0] if parts[0] in pkgs else pkgs[0]
+        if parts[0] not in table or pkg == parts[0]:
+            table[parts[0]] = pkg
     return table
 
 
 def closest(name: str, names: Iterable[str], n: int = 3, cutoff: float = 0.75) -> list[str]:
-    """The names most like `name` (difflib's ratio), best first, never `name` itself.
+    """The names most like `name` (difflib's ratio), best first, never `name` itself, and only those a few typing
+    slips away (`typo_distance` at most a quarter of the name, at least 2).
 
-    The cutoff is high on purpose: a fix must look like what the author meant (`kata-runtme` -> `kata-runtime`),
-    not any word that shares letters; the verification run weeds out the rest."""
+    Both bounds are on purpose: a fix must look like what the author meant (`kata-runtme` -> `kata-runtime`,
+    `sysstats` -> `sysstat`), not any name that shares letters (`ksystemstats`, `systemd-journal-flush` for
+    `systemd-journal`): a wrong guess is rejected by its trial, but the trial costs a machine and minutes."""
     pool = [x for x in dict.fromkeys(names) if x != name]
-    return difflib.get_close_matches(name, pool, n=n, cutoff=cutoff)
+    limit = max(2, len(name) // 4)
+    near = difflib.get_close_matches(name, pool, n=max(n * 4, 12), cutoff=cutoff)
+    return [x for x in near if typo_distance(name, x, limit) <= limit][:n]
+
+
+def typo_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Edits from `a` to `b`: a letter added, dropped, changed, or two neighbours swapped (optimal string
+    alignment). With `limit`, anything above it is reported as limit + 1 without finishing the table."""
+    if limit is not None and abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if limit is not None and min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[len(b)]

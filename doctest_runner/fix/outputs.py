@@ -69,7 +69,10 @@ def fix_record(fix: Fix, patch: str | None = None) -> dict[str, object]:
         "placeholder": cand.placeholder,
         "command": cand.command,
         "insert_before": list(cand.insert_before),
-        "edits": [{"path": e.path, "line": e.line, "end_line": e.end_line, "new": list(e.new)} for e in cand.edits],
+        "expected_output": cand.expected_output,
+        # old/role/anchor: what `write_fixes` needs to rebuild the patch from the report alone (`merge` of shards)
+        "edits": [{"path": e.path, "line": e.line, "end_line": e.end_line, "new": list(e.new), "old": list(e.old),
+                   "role": e.role, "anchor": e.anchor} for e in cand.edits],
         "patch": patch,
     }
 

@@ -6,9 +6,11 @@ own locking and removal, which the VM layer uses for what it keeps beside the im
 
 from doctest_runner.image.build import ImageInfo, build_image, list_images, prune_images
 from doctest_runner.image.cache import BuiltImage, file_lock, images_dir, remove_tree
+from doctest_runner.image.debootstrap import COMMAND_INDEX
 from doctest_runner.image.recipe import Recipe, default_recipe_dirs, load_recipe
 
 __all__ = [
+    "COMMAND_INDEX",
     "BuiltImage",
     "ImageInfo",
     "Recipe",

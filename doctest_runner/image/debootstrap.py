@@ -25,7 +25,29 @@ from doctest_runner.trust import guest_write_path
 
 Log = Callable[[str], None]
 
-STAGE1_KEYS = ("suite", "mirror", "components", "variant", "packages", "extra_packages", "apt_sources", "apt_update")
+STAGE1_KEYS = ("suite", "mirror", "components", "variant", "packages", "extra_packages", "apt_sources", "apt_update",
+               "command_index")
+# `command_index`: which package ships which command, for fix proposals ("install the package that provides
+# `jq`"). apt fetches the signed Contents index once, at build time, through this target (the one apt-file
+# declares); the bin/ and sbin/ entries are kept as `command section/package,...` lines in COMMAND_INDEX, and the
+# apt target and its index files are removed again, so the guest's apt behaves as a fresh install's.
+COMMAND_INDEX = "/usr/share/doctest-runner/commands"
+_CONTENTS_CONF = "/etc/apt/apt.conf.d/49doctest-contents"
+_CONTENTS_TARGET = (
+    'Acquire::IndexTargets::deb::Contents-deb {\n'
+    '  MetaKey "$(COMPONENT)/Contents-$(ARCHITECTURE)";\n'
+    '  ShortDescription "Contents-$(ARCHITECTURE)";\n'
+    '  Description "$(RELEASE)/$(COMPONENT) $(ARCHITECTURE) Contents (deb)";\n'
+    '  KeepCompressed "true";\n'
+    '};\n'
+)
+_EXTRACT_COMMANDS = (
+    "set -e; mkdir -p /usr/share/doctest-runner; "
+    "for f in /var/lib/apt/lists/*_Contents-*; do [ -e \"$f\" ] && /usr/lib/apt/apt-helper cat-file \"$f\"; done "
+    "| grep -E '^(usr/)?(local/)?s?bin/[^/[:space:]]+[[:space:]]' "
+    "| sed -E 's|^[^[:space:]]*/([^/[:space:]]+)[[:space:]]+|\\1 |' | LC_ALL=C sort -u > " + COMMAND_INDEX + "; "
+    "test -s " + COMMAND_INDEX + "; rm -f " + _CONTENTS_CONF + " /var/lib/apt/lists/*_Contents-*"
+)
 CHROOT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "LC_ALL": "C.UTF-8",
@@ -93,7 +115,10 @@ def build_rootfs(recipe: Recipe, idir: Path, log: Log) -> Path:
             if recipe.get("apt_sources"):
                 (root / "etc/apt/sources.list").write_text("\n".join(recipe.get("apt_sources")) + "\n")
             extra = [p for p in recipe.get("extra_packages") if p not in recipe.get("packages")]
-            if recipe.get("apt_update") or extra:
+            index = recipe.get("command_index")
+            if index:
+                _write(root, _CONTENTS_CONF, _CONTENTS_TARGET)
+            if recipe.get("apt_update") or extra or index:
                 # debootstrap left the host's resolv.conf in the tree, so apt can resolve the mirror here.
                 run_logged(["chroot", str(root), "apt-get", "-q", "update"], blog, "apt-get update (in the image)",
                            env=CHROOT_ENV)
@@ -102,6 +127,9 @@ def build_rootfs(recipe: Recipe, idir: Path, log: Log) -> Path:
                 with _chroot_mounts(root):
                     run_logged(["chroot", str(root), "apt-get", "-q", "-y", "install", *extra], blog,
                                f"apt-get install {' '.join(extra)} (in the image)", env=CHROOT_ENV)
+            if index:
+                run_logged(["chroot", str(root), "sh", "-c", _EXTRACT_COMMANDS], blog,
+                           "the command index (from apt's Contents files)", env=CHROOT_ENV)
             run_logged(["chroot", str(root), "apt-get", "clean"], blog, "apt-get clean", env=CHROOT_ENV)
             part = out.with_suffix(f".part{os.getpid()}")
             run_logged(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root), "-cf",

@@ -41,6 +41,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "variant": (str, None),
     "apt_sources": (list, []),
     "apt_update": (bool, False),
+    "command_index": (bool, False),
     "packages": (list, []),
     "extra_packages": (list, []),
     "hostname": (str, "doctest"),

@@ -4,7 +4,10 @@
     run_dict(run_from_dict(d)) == d              # for d = run_dict(x): nothing the report says is lost
 
 What report.json does not hold cannot come back: full step output (only its 20-line tail), the
-expected output and annotation options. Everything the reports render is there.
+expected output and annotation options. Everything the reports render is there, and a failed step's
+`fixes` (`run --suggest-fixes`) come back as the `fix.Fix` objects the runner attached, with all a
+merge needs to write their patches and fixes.md again; a fix that contradicts itself or its step
+(an edit of another doc, a verified fix holding a placeholder, a patch outside `fixes/`) is refused.
 A malformed report is a DoctestError naming the file and the field (`docs[1].steps[3].status`),
 never a traceback.
 """
@@ -16,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from doctest_runner.fix import Candidate, Edit, Fix, Verdict
 from doctest_runner.model import (
+    CATEGORIES,
     Check,
     CheckResult,
     DocResult,
@@ -32,6 +37,8 @@ from doctest_runner.report.json import SCHEMA_VERSION
 REPORT_NAME = "report.json"
 STEP_KINDS = ("prompted", "bare", "file", "setup", "cleanup", "prose")
 ORIGINS = ("doc", "sidecar")
+VERDICTS = ("verified", "partial", "rejected")
+EDIT_ROLES = ("command", "output")
 
 
 class _Bad(Exception):
@@ -94,8 +101,11 @@ def _step_result(d: dict[str, Any], doc_path: str, where: str) -> StepResult:
         status="skip" if status == "skipped" else "run",
         reason=reason if status == "skipped" else None,
     )
+    fixes = [_fix(f, step, status, f"{where}.fixes[{i}]")
+             for i, f in enumerate(_get(d, "fixes", (list,), where, default=[]))]
     return StepResult(
         step=step,
+        fixes=list(fixes),
         status=status,
         exit_code=_get(d, "exit_code", (int, type(None)), where, default=None),
         duration_s=_num(d, "duration_s", where),
@@ -107,6 +117,70 @@ def _step_result(d: dict[str, Any], doc_path: str, where: str) -> StepResult:
         output_warning=_get(d, "output_warning", (str, type(None)), where, default=None),
         after_failure=_get(d, "after_failure", (str, type(None)), where, default=None),
     )
+
+
+def _edit(d: dict[str, Any], step: Step, where: str) -> Edit:
+    """One edit of a fix; it must be of the failed step's doc and say what its lines held, so its patch can be
+    rebuilt (and refused when the doc changed) from the report alone."""
+    path = _get(d, "path", (str,), where)
+    line = _get(d, "line", (int,), where)
+    end_line = _get(d, "end_line", (int,), where)
+    new = tuple(_strings(_get(d, "new", (list,), where), f"{where}.new"))
+    old = tuple(_strings(_get(d, "old", (list,), where), f"{where}.old"))
+    role = _get(d, "role", (str,), where, default="command", choices=EDIT_ROLES)
+    anchor = _get(d, "anchor", (str,), where, default="")
+    if path != step.path:
+        raise _Bad(f"{where}.path", f"an edit of {path}, but the failed step is in {step.path}")
+    if line < 1 or end_line < line - 1:
+        raise _Bad(where, f"bad line range {line}..{end_line}")
+    if end_line == line - 1:  # an insertion before `line`: it finds its place by the anchor's text
+        if old or not anchor.strip() or role != "command":
+            raise _Bad(where, "an insertion has no old lines, a command role and the text of the line it goes "
+                       "before (anchor)")
+    elif len(old) != end_line - line + 1:
+        raise _Bad(f"{where}.old", f"{len(old)} line(s) for lines {line}..{end_line}")
+    return Edit(path, line, end_line, old, new, role, anchor)
+
+
+def _fix(d: dict[str, Any], step: Step, status: str, where: str) -> Fix:
+    """One candidate fix of a failed step and its verdict, as the runner attached it (`run/fixes.attach`)."""
+    if status not in ("failed", "error"):
+        raise _Bad(where, f"a fix on a step that is {status}, not failed")
+    edits = tuple(_edit(e, step, f"{where}.edits[{i}]")
+                  for i, e in enumerate(_get(d, "edits", (list,), where)))
+    duration = float(_get(d, "duration_s", (int, float), where))
+    if duration < 0:
+        raise _Bad(f"{where}.duration_s", "negative")
+    cand = Candidate(
+        step_id=step.id,
+        category=_get(d, "category", (str,), where, choices=CATEGORIES),
+        proposer=_get(d, "proposer", (str,), where),
+        description=_get(d, "description", (str,), where),
+        edits=edits,
+        command=_get(d, "command", (str, type(None)), where),
+        expected_output=_get(d, "expected_output", (str, type(None)), where, default=None),
+        insert_before=tuple(_strings(_get(d, "insert_before", (list,), where), f"{where}.insert_before")),
+        placeholder=_get(d, "placeholder", (bool,), where),
+    )
+    if not cand.proposer:
+        raise _Bad(f"{where}.proposer", "empty")
+    verdict = Verdict(
+        status=_get(d, "verdict", (str,), where, choices=VERDICTS),
+        reason=_get(d, "reason", (str,), where),
+        before_line=_get(d, "before_line", (int, type(None)), where),
+        after_line=_get(d, "after_line", (int, type(None)), where),
+        duration_s=duration,
+    )
+    if verdict.status == "verified" and cand.placeholder:
+        raise _Bad(f"{where}.verdict", "verified, but the fix holds a placeholder a person must fill")
+    patch = _get(d, "patch", (str, type(None)), where)
+    if patch is not None:
+        parts = patch.split("/")
+        if verdict.status != "verified" or not edits:
+            raise _Bad(f"{where}.patch", f"a patch for a fix that is {verdict.status}, not verified")
+        if parts[0] != "fixes" or not patch.endswith(".patch") or any(p in ("", ".", "..") for p in parts):
+            raise _Bad(f"{where}.patch", f"expected fixes/<doc path>.patch, got {json.dumps(patch)[:60]}")
+    return Fix(cand, verdict, patch)
 
 
 def _strings(items: list[Any], where: str) -> list[str]:

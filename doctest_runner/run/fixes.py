@@ -19,10 +19,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from doctest_runner.fix import PROPOSERS, Candidate, CapturedFacts, Fix, Verdict, apply_to_steps, decide, propose
-from doctest_runner.model import DocResult, Plan, StepResult, category_group
+from doctest_runner.fix import (
+    PROPOSERS,
+    Candidate,
+    CapturedFacts,
+    Fix,
+    Verdict,
+    apply_to_steps,
+    decide,
+    propose,
+    read_source,
+    with_patches,
+    write_fixes,
+)
+from doctest_runner.model import DocResult, Plan, RunResult, StepResult, category_group
 
-__all__ = ["attach", "candidates", "fixable", "judge", "patch_root", "trial_options", "trial_plan"]
+__all__ = ["attach", "candidates", "fixable", "judge", "patch_root", "run_fixes", "trial_options", "trial_plan",
+           "write_run_fixes"]
 
 _FAILED = ("failed", "error")
 Options = TypeVar("Options")
@@ -110,3 +123,32 @@ def patch_root(paths: Sequence[str]) -> str:
         top = cwd if os.path.commonpath([cwd, common]) == cwd else common
     rel = os.path.relpath(top)
     return top if rel.startswith("..") else rel
+
+
+def run_fixes(run: RunResult) -> list[Fix]:
+    """Every fix on the run's steps, in report order (guides, then steps, then each step's candidates best first)."""
+    return [f for doc in run.docs for sr in doc.steps for f in sr.fixes if isinstance(f, Fix)]
+
+
+def write_run_fixes(run: RunResult, out_dir: Path | str,
+                    read: Callable[[str], str] = read_source) -> list[str]:
+    """fixes.md and fixes/<doc>.patch in `out_dir` for the fixes on `run`'s steps (a run's, or shards' merged), in
+    report order; each step's fixes then name the patch that holds them (for report.json). Returns notes for the user:
+    a verified fix that got no patch (its doc is not readable from here, or changed since the shard ran).
+
+    `patch` values already on the fixes are dropped first: a shard's name files in the shard folders, cut from a
+    root that may not be the merged run's."""
+    fixes = run_fixes(run)
+    cleared = [replace(f, patch=None) for f in fixes]
+    root = patch_root(sorted({f.candidate.edits[0].path for f in cleared if f.candidate.edits}))
+    written = write_fixes(out_dir, cleared, root=root, read=read)
+    final = {id(old): new for old, new in zip(fixes, with_patches(cleared, written))}
+    for doc in run.docs:
+        for sr in doc.steps:
+            if sr.fixes:
+                sr.fixes[:] = [final.get(id(f), f) for f in sr.fixes]
+    verified = dict.fromkeys(f.candidate.edits[0].path for f in cleared
+                             if f.verdict.status == "verified" and not f.candidate.placeholder and f.candidate.edits)
+    return [f"{path}: a verified fix but no patch (fixes.md says why; run merge where the shards read the docs)"
+            for path in verified if path not in written]
+

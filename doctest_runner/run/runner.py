@@ -23,8 +23,8 @@ from doctest_runner.history import History
 from doctest_runner.image import build_image
 from doctest_runner.model import DocResult, DoctestError, HostInfo, Plan, RunResult, Step, category_group
 from doctest_runner.run.checkpoint import guide_keys, machine_key
-from doctest_runner.fix import Candidate, Fix, with_patches, write_fixes
-from doctest_runner.run.fixes import attach, judge, patch_root, trial_options, trial_plan
+from doctest_runner.fix import Candidate, Fix
+from doctest_runner.run.fixes import attach, judge, trial_options, trial_plan, write_run_fixes
 from doctest_runner.run.guide import GuideOptions, GuideRun, MachineBackend, slug
 from doctest_runner.report import JsonReportWriter, fresh_artifacts_dir, write_all
 from doctest_runner.run.phases import Phases
@@ -265,7 +265,6 @@ def run_plans(
     # candidate fixes run in the same pool as the guides, so a run never has more than `workers` machines up
     pending: dict[Future, tuple[int, int]] = {}  # future -> (guide index, candidate index; -1: the guide)
     trials: dict[int, tuple[DocResult, list[Candidate], list[Fix | None]]] = {}
-    all_fixes: list[Fix] = []
     try:
         pending.update({pool.submit(one, i, p): (i, -1) for i, p in enumerate(plans)})
         while pending:
@@ -288,7 +287,6 @@ def run_plans(
                     if any(j is None for j in judged):
                         continue
                     fixes = [j for j in judged if j is not None]
-                    all_fixes.extend(fixes)
                     result = attach(before, fixes)
                 with lock:
                     run.docs.append(result)
@@ -326,7 +324,8 @@ def run_plans(
     run.docs.sort(key=lambda d: order.get((d.path, d.image), 0))
     writer.finish()
     if options.guide.suggest_fixes:
-        _write_fixes(run, out, all_fixes)
+        for note in write_run_fixes(run, out):
+            say(note)
     if options.guide.fast and backend is None:
         from doctest_runner.vm import store  # lazy: the VM layer loads only for a run that used VMs
 
@@ -343,17 +342,6 @@ def run_plans(
     if options.history:
         History(options.history).record(run)
     return run
-
-
-def _write_fixes(run: RunResult, out: Path, fixes: list[Fix]) -> None:
-    """fixes/<doc>.patch and fixes.md, then each step's fixes name the patch that holds them (for report.json)."""
-    root = patch_root(sorted({f.candidate.edits[0].path for f in fixes if f.candidate.edits}))
-    written = write_fixes(out, fixes, root=root)
-    new = {id(old): fix for old, fix in zip(fixes, with_patches(fixes, written))}
-    for doc in run.docs:
-        for r in doc.steps:
-            if r.fixes:
-                r.fixes[:] = [new.get(id(f), f) for f in r.fixes]
 
 
 def _prefixes(plans: list[Plan], options: RunOptions, say: Callable[[str], None], phases: Phases):

@@ -2,6 +2,7 @@
 
     plans = select_shard(plans, i, n, history_durations(history_path))   # on CI machine i of n
     run = merge_runs([read_report(d) for d in shard_dirs])              # afterwards, anywhere
+    write_merged_fixes(run.run, out)       # run --suggest-fixes shards: fixes.md and fixes/<doc>.patch again
 
 The unit is the guide (every plan of one doc path goes to the same shard), because a guide's
 steps depend on each other and share one VM. The split must be the same on every machine
@@ -9,6 +10,11 @@ without them talking to each other, so it depends only on the set of guide paths
 counts and the history; never on argument order, the host or the clock. Each shard run leaves
 `shard.json` next to its report so `merge` can tell a missing shard (a CI job that never
 uploaded) from a finished run, instead of reporting a green run with guides silently absent.
+
+The fixes of `run --suggest-fixes` shards travel in report.json under their failed steps; the merge
+writes fixes.md and the patches again from them with the runner's own writer (`run.fixes.write_run_fixes`), so
+the patches are relative to the root an unsharded run would have used, and each doc is read where the
+report says it is (relative paths: from the folder `merge` runs in, as `run` read them).
 
 Caveat: every shard must read the *same* history. Shards run one after another against one
 history file would each see the others' newly recorded durations and could split differently;

@@ -56,6 +56,7 @@ from doctest_runner.vm.store.saving import (
     live_checkpoints,
     restore,
     save_running,
+    settle_memory,
 )
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "retarget_xml",
     "rewrite_save_image",
     "save_running",
+    "settle_memory",
     "states_dir",
     "total_size",
     "usage",
