@@ -16,11 +16,14 @@ from doctest_runner.vm.store import (
     HEADER,
     Entry,
     StateKey,
+    SavedMachine,
+    compact,
     parse_size,
     plan_eviction,
     read_save_xml,
     retarget_xml,
     rewrite_save_image,
+    save_image_compressed,
 )
 
 
@@ -108,6 +111,28 @@ def test_save_image_rewrite_keeps_the_stream_and_retargets(tmp_path):
     assert "hostfwd=tcp:127.0.0.1:41234-:22" in xml and "backingStore" not in xml
     _, _, dl, _, _, co, _ = struct.unpack(HEADER.format, raw[:HEADER.size])
     assert raw[HEADER.size + co:HEADER.size + co + len(cookie)] == cookie
+
+
+def test_compact_compresses_the_stream_and_says_so_in_the_header(tmp_path):
+    # what libvirt does on restore of a compressed image: the header names the codec, `gzip -dc` gives the stream
+    entry = SavedMachine(path=tmp_path, chain=["l.qcow2"], image="i", recipe_hash="r", base="b", accel="tcg",
+                         memory_mb=2048, vcpus=2, qemu="q", build="1", user="tester")
+    data = XML.encode() + b"\0" + b"\0" * 4096
+    stream = b"QEVM" + bytes(4096) * 2000 + bytes(range(256)) * 64  # mostly zero pages, as a guest's memory is
+    head = HEADER.pack(b"LibvirtQemudSave", 2, len(data), 1, 0, 0, b"\0" * 56)
+    entry.memory.write_bytes(head + data + stream)
+    saved = compact(entry)
+    raw = entry.memory.read_bytes()
+    assert saved == len(head) + len(data) + len(stream) - len(raw) and len(raw) < len(stream) // 20
+    assert save_image_compressed(entry.memory) and raw[:HEADER.size + len(data)] != head + data
+    assert struct.unpack(HEADER.format, raw[:HEADER.size])[4] == 1  # gzip, in libvirt's numbering
+    assert raw[HEADER.size:HEADER.size + len(data)] == data  # the XML area is left as it was
+    out = subprocess.run(["gzip", "-dc"], input=raw[HEADER.size + len(data):], capture_output=True, check=True)
+    assert out.stdout == stream
+    assert read_save_xml(entry.memory).startswith("<domain")
+    assert compact(entry) == 0 and entry.memory.read_bytes() == raw  # once is enough
+    assert [p.name for p in tmp_path.iterdir()] == ["memory.sav"]  # no temporary file left
+    assert entry.memory.stat().st_mode & 0o077 == 0  # a guest's memory: the owner's only
 
 
 def test_identity_script_sets_new_keys_machine_id_and_clock():

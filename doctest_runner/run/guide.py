@@ -260,6 +260,8 @@ class GuideRun:
         if self._stack is not None:
             stack, self._stack = self._stack, None
             stack.close()
+            if self._resume is not None:
+                self._resume.compact()
 
     def _kept_message(self, machine: Machine) -> str:
         return f"VM {machine.name} kept for {self.plan.path}: {machine.kept_hint()}"

@@ -123,6 +123,18 @@ class Resume:
         self.log(f"{self.guide}: checkpoint after {k} step(s): {key} ({done.how}, {time.monotonic() - t0:.1f} s)")
 
 
+    def compact(self) -> None:
+        """Compress the memory image of the checkpoint this run keeps for the guide (after its VM is gone): a
+        run's checkpoints then take about a quarter of the disk (vm/store compact)."""
+        if self.own is None or not self.own.path.exists():
+            return
+        t0 = time.monotonic()
+        saved = store.compact(self.own, log=self.log)
+        if saved:
+            self.log(f"{self.guide}: checkpoint {self.own.path.name} compressed, {store.human(saved)} less "
+                     f"({time.monotonic() - t0:.1f} s)")
+
+
 def adopt_session(machine: Machine, old_dir: str, new_dir: str) -> None:
     """Carry the checkpointed shell state (cwd, variables, functions...) from the session directory the
     checkpoint was taken in (`old_dir`; empty: none was saved) into the new session's directory."""

@@ -48,11 +48,18 @@ from doctest_runner.vm.store.records import (
     states_dir,
     valid_state,
 )
-from doctest_runner.vm.store.saveimage import read_save_xml, retarget_xml, rewrite_save_image
+from doctest_runner.vm.store.saveimage import (
+    compress_save_image,
+    read_save_xml,
+    retarget_xml,
+    rewrite_save_image,
+    save_image_compressed,
+)
 from doctest_runner.vm.store.saving import (
     Checkpointed,
     checkpoint,
     checkpoint_running,
+    compact,
     live_checkpoints,
     restore,
     save_running,
@@ -73,6 +80,8 @@ __all__ = [
     "checkpoint",
     "checkpoint_names",
     "checkpoint_running",
+    "compact",
+    "compress_save_image",
     "checkpoints_dir",
     "discard",
     "entries",
@@ -91,6 +100,7 @@ __all__ = [
     "restore",
     "retarget_xml",
     "rewrite_save_image",
+    "save_image_compressed",
     "save_running",
     "settle_memory",
     "states_dir",

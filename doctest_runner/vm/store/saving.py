@@ -30,6 +30,7 @@ from doctest_runner.vm.store.records import (
     find,
     layers_dir,
 )
+from doctest_runner.vm.store.saveimage import compress_save_image
 
 
 def _quiet(_msg: str) -> None:
@@ -199,3 +200,24 @@ def restore(key: str, image: BuiltImage, *, host: HostInfo, run_id: str, workdir
         if machine.restored_from is not entry:
             raise DoctestError(f"could not restore checkpoint {key}")
         yield machine
+
+
+def compact(entry: SavedMachine, log: Log = _quiet) -> int:
+    """Compress a checkpoint's memory image in place (libvirt restores it as it is); the bytes it saved.
+
+    For the checkpoints a run keeps (a guide's last good one): written once, restored seldom (--resume, a shared
+    prefix, a fix trial), kept for days. The replace is atomic, so a restore reading the old file meanwhile is
+    unaffected. A failure leaves the entry as it was."""
+    mem = entry.memory
+    tmp = mem.with_name(f".memory.{os.getpid()}.{threading.get_ident()}.gz.tmp")
+    try:
+        before = mem.stat().st_size
+        if not compress_save_image(mem, tmp):
+            return 0
+        after = tmp.stat().st_size
+        os.replace(tmp, mem)
+    except (OSError, DoctestError) as exc:
+        tmp.unlink(missing_ok=True)
+        log(f"checkpoint {entry.path.name} not compressed: {exc}")
+        return 0
+    return before - after
