@@ -111,6 +111,22 @@ def test_prune_evicts_least_recently_used_and_unreferenced_old_layers(cache: Pat
     assert sorted(e.path.name for e in store.entries()) == ["new", "s"]
 
 
+def test_prune_removes_what_stands_on_an_image_that_is_gone(cache: Path):
+    # `image prune` or a rebuilt recipe removed the base: these can never be restored, whatever the limit
+    layer("kept.qcow2", 4096)
+    layer("stranded.qcow2", 4096)
+    saved("checkpoint", "kept", ["kept.qcow2"])
+    gone = saved("checkpoint", "stranded", ["stranded.qcow2"])
+    gone.base = str(cache / "images" / "old-image" / "base.qcow2")
+    gone.write()
+    messages: list[str] = []
+    n, freed = store.prune(1 << 40, log=messages.append)
+    assert n == 1 and freed > 0
+    assert messages == [f"removed checkpoint stranded: its image {gone.base} is gone"]
+    assert [e.path.name for e in store.entries()] == ["kept"]
+    assert sorted(p.name for p in store.layers_dir().iterdir()) == ["kept.qcow2"]
+
+
 def test_prune_keeps_the_layers_a_running_vm_stands_on(cache: Path):
     layer("under-vm.qcow2", 4096)
     vmdir = vms_dir() / "doctest-running"

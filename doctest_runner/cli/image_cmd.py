@@ -62,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"{i.name:<24} {i.recipe_hash:<12} {i.size / 2**20:>6.0f}Mi {_age(i.age_s):>5} "
                   f"{'current' if i.current else 'stale':<8} {i.path}")
         return 0
-    from doctest_runner.vm import bases_in_use  # lazy: vm imports paramiko; only prune reads the VMs' records
+    from doctest_runner.vm import bases_in_use, store  # lazy: vm imports paramiko; only prune reads the VMs' records
 
     removed = prune_images(in_use=bases_in_use(), all=args.all, log=log)
     print(f"removed {len(removed)} item(s)")
+    # saved machines and checkpoints on a removed image can never be restored: they go too (the limit is unchanged)
+    n, freed = store.prune(1 << 62, log=log)
+    if n:
+        print(f"removed {n} saved machine(s) and checkpoint(s) of removed images ({store.human(freed)})")
     return 0

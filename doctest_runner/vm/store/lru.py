@@ -70,6 +70,12 @@ class Entry:
     size: int  # bytes of its memory image (layers are counted separately: they are shared)
     last_used: float
     chain: list[str]
+    base: str = ""  # the image's base.qcow2 it stands on ("" unknown)
+
+    @property
+    def orphaned(self) -> bool:
+        """Its image was rebuilt or pruned: it can never be restored again, whatever the cache limit."""
+        return bool(self.base) and not Path(self.base).exists()
 
 
 def _alloc(p: Path) -> int:
@@ -88,11 +94,14 @@ def entries() -> list[Entry]:
             if not d.is_dir() or not meta.is_file():
                 continue
             try:
-                chain = list(json.loads(meta.read_text()).get("chain", []))
+                data = json.loads(meta.read_text())
+                chain = list(data.get("chain", []))
+                base = str(data.get("base") or "")
                 used = meta.stat().st_mtime
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError, TypeError):
                 continue
-            out.append(Entry(kind=kind, path=d, size=_alloc(d / "memory.sav"), last_used=used, chain=chain))
+            out.append(Entry(kind=kind, path=d, size=_alloc(d / "memory.sav"), last_used=used, chain=chain,
+                             base=base))
     return out
 
 
@@ -147,11 +156,16 @@ def plan_eviction(ents: list[Entry], layers: dict[str, int], in_use: set[str], m
 
 
 def prune(max_size: int = DEFAULT_MAX_SIZE, log: Log = _quiet) -> tuple[int, int]:
-    """Evict LRU saved machines over `max_size`, then delete layers nothing refers to.
-    Returns (entries removed, bytes freed)."""
+    """Remove saved machines whose image is gone, evict LRU ones over `max_size`, then delete layers nothing
+    refers to. Returns (entries removed, bytes freed)."""
     with file_lock(states_dir() / ".locks" / "prune.lock"):
         before = total_size()
         ents = entries()
+        orphans = [e for e in ents if e.orphaned]
+        for e in orphans:
+            log(f"removed {e.kind} {e.path.name}: its image {e.base} is gone")
+            remove_tree(e.path)
+        ents = [e for e in ents if not e.orphaned]
         layers = layer_sizes()
         in_use = layers_in_use()
         gone = plan_eviction(ents, layers, in_use, max_size)
@@ -168,7 +182,7 @@ def prune(max_size: int = DEFAULT_MAX_SIZE, log: Log = _quiet) -> tuple[int, int
             # a layer younger than a minute may belong to a save in progress
             if name not in needed and now - p.stat().st_mtime > 60:
                 p.unlink(missing_ok=True)
-        return len(gone), max(0, before - total_size())
+        return len(orphans) + len(gone), max(0, before - total_size())
 
 
 def forget_since(before: set[str]) -> int:
