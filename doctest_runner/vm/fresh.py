@@ -30,7 +30,6 @@ from doctest_runner.vm.store import (
     StateKey,
     discard,
     save_running,
-    settle_memory,
     states_dir,
     valid_state,
 )
@@ -74,7 +73,6 @@ def ensure_state(image: BuiltImage, *, host: HostInfo, memory_mb: int = 2048, vc
                 # let boot-time jobs settle so every restored VM starts from the same quiet machine
                 with contextlib.suppress(Exception):
                     guest_run(m, "timeout 90 systemctl is-system-running --wait >/dev/null 2>&1; sync", timeout=120)
-                settle_memory(m, log)
                 chain = save_running(m, work, chain_below=[])
             entry = SavedMachine(path=work, chain=chain, image=image.name, recipe_hash=image.recipe_hash,
                                  base=str(image.base), accel=host.accel, memory_mb=memory_mb, vcpus=vcpus,

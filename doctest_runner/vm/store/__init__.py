@@ -63,7 +63,6 @@ from doctest_runner.vm.store.saving import (
     live_checkpoints,
     restore,
     save_running,
-    settle_memory,
 )
 
 __all__ = [
@@ -102,7 +101,6 @@ __all__ = [
     "rewrite_save_image",
     "save_image_compressed",
     "save_running",
-    "settle_memory",
     "states_dir",
     "total_size",
     "usage",

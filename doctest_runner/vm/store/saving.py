@@ -20,7 +20,7 @@ from pathlib import Path
 
 from doctest_runner.image import BuiltImage, remove_tree
 from doctest_runner.model import DoctestError, HostInfo, Machine
-from doctest_runner.vm.machine import LibvirtMachine, guest_run
+from doctest_runner.vm.machine import LibvirtMachine
 from doctest_runner.vm.store.records import (
     BUILD_VERSION,
     LAYERS_FILE,
@@ -35,24 +35,6 @@ from doctest_runner.vm.store.saveimage import compress_save_image
 
 def _quiet(_msg: str) -> None:
     pass
-
-
-# Run in the guest (as root, a fixed command) just before a save: dirty pages go to disk and the page cache is
-# dropped. With the image's `init_on_free=1` the pages freed are zeros, which QEMU writes as a flag each, so the
-# memory image holds the memory in use, not every file the guide read (a guide that installs packages: hundreds
-# of MiB). Later steps read from the virtual disk again; nothing a guide can see changes.
-SETTLE_CMD = "sync; echo 3 > /proc/sys/vm/drop_caches"
-
-
-def settle_memory(machine: Machine, log: Log = _quiet) -> None:
-    """`SETTLE_CMD` in the guest; a guest that refuses it is saved as it is (a larger image, nothing worse)."""
-    try:
-        status, out = guest_run(machine, SETTLE_CMD, timeout=60)
-    except Exception as exc:  # noqa: BLE001 - best effort: the save goes on either way
-        log(f"{machine.name}: page cache not dropped before the save ({type(exc).__name__}: {exc})")
-        return
-    if status != 0:
-        log(f"{machine.name}: page cache not dropped before the save (exit {status}: {out.strip()[:200]})")
 
 
 def save_running(machine: LibvirtMachine, entry_dir: Path, *, chain_below: list[str]) -> list[str]:
@@ -141,7 +123,6 @@ def checkpoint(machine: Machine, key: str, *, image: BuiltImage, memory_mb: int,
     if not isinstance(machine, LibvirtMachine):
         raise DoctestError(f"{guide}: only a VM of the local libvirt can be checkpointed, not {machine.name}")
     below = list(machine.restored_from.chain) if isinstance(machine.restored_from, SavedMachine) else []
-    settle_memory(machine, log)
     work = Path(tempfile.mkdtemp(prefix=".ckpt-", dir=checkpoints_dir()))
     try:
         try:
