@@ -14,6 +14,24 @@ from doctest_runner.model import ExecResult, Step, StepResult
 from doctest_runner.parse import parse_text
 
 
+# A guide whose redirect under sudo fails (line 6) and whose check (line 12) passes once it is fixed.
+FORWARD_GUIDE = """\
+# Forwarding
+
+Turn it on:
+
+```bash
+sudo echo "net.ipv4.ip_forward = 1" > /etc/sysctl.d/99-fwd.conf
+```
+
+Check it:
+
+```bash
+cat /etc/sysctl.d/99-fwd.conf
+```
+"""
+
+
 def steps_of(markdown: str, path: str = "docs/guide.md") -> list[Step]:
     doc = parse_text(markdown, path)
     assert not doc.errors, doc.errors

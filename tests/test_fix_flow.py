@@ -19,6 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from fake_machine import FakeBackend, FakeMachine, FakeTerminal
+from fix_support import FORWARD_GUIDE
 
 import doctest_runner.cli.run_cmd as run_cmd
 from doctest_runner.cli import main
@@ -36,21 +37,7 @@ from doctest_runner.run.runner import RunOptions, run_plans
 HOST = HostInfo("tcg", "test host")
 REPO = Path(__file__).resolve().parents[1]
 
-FORWARD = """\
-# Forwarding
-
-Turn it on:
-
-```bash
-sudo echo "net.ipv4.ip_forward = 1" > /etc/sysctl.d/99-fwd.conf
-```
-
-Check it:
-
-```bash
-cat /etc/sysctl.d/99-fwd.conf
-```
-"""  # the failing redirect is line 6; the check line 12
+FORWARD = FORWARD_GUIDE  # the failing redirect is line 6; the check line 12
 
 RUNTIME = """\
 # Runtime

@@ -23,7 +23,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from fake_machine import FakeBackend, FakeMachine, FakeTerminal
-from fix_support import git_apply, git_repo
+from fix_support import FORWARD_GUIDE, git_apply, git_repo
 
 from doctest_runner.fix import Fix
 from doctest_runner.fix.facts import COMMAND_PACKAGES_CMD, COMMANDS_CMD, PACKAGES_CMD
@@ -40,21 +40,7 @@ HOST = HostInfo("tcg", "test host")
 REPO = Path(__file__).resolve().parents[1]
 
 GUIDES = {
-    "docs/forward.md": """\
-# Forwarding
-
-Turn it on:
-
-```bash
-sudo echo "net.ipv4.ip_forward = 1" > /etc/sysctl.d/99-fwd.conf
-```
-
-Check it:
-
-```bash
-cat /etc/sysctl.d/99-fwd.conf
-```
-""",  # the failing redirect: line 6
+    "docs/forward.md": FORWARD_GUIDE,  # the failing redirect: line 6
     "docs/search.md": """\
 # Search
 
