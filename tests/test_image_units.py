@@ -11,7 +11,7 @@ import yaml
 
 from doctest_runner.image import build, cache
 from doctest_runner.image.cloud import Partition, meta_data, partitions, user_data
-from doctest_runner.image.debootstrap import hosts_file, stage1_key
+from doctest_runner.image.debootstrap import COMMAND_INDEX, _command_index, hosts_file, stage1_key
 from doctest_runner.image.recipe import BUILDER_VERSION, load_recipe, recipe_hash
 from doctest_runner.model import DoctestError
 
@@ -237,3 +237,27 @@ def test_prune_keeps_a_base_a_live_vm_sits_on(tmp_path, monkeypatch):
     assert stale.exists() and any("in use by doctest-user" in m for m in messages)
     (vmdir / "owner.json").unlink()
     assert build.prune_images(idir, in_use=bases_in_use(), all=True, log=messages.append) == [stale]
+
+
+@pytest.mark.parametrize("keep_lists", [True, False])
+def test_command_index_is_best_effort_and_leaves_apt_as_it_was(tmp_path, keep_lists):
+    # A tree where the second `apt-get update` cannot run (no apt in it; on the mirror here: a Contents file of the
+    # wrong size): the image is still built, without the index, and apt's state is what it was without it.
+    root = tmp_path / "root"
+    lists = root / "var/lib/apt/lists"
+    lists.mkdir(parents=True)
+    (lists / "lock").write_text("")
+    (lists / "deb.debian.org_debian_dists_trixie_main_binary-amd64_Packages").write_text("Package: x\n")
+    (lists / "deb.debian.org_debian_dists_trixie_main_Contents-amd64.gz").write_text("partial")
+    (root / "etc/apt/apt.conf.d").mkdir(parents=True)
+    (root / "usr/share/doctest-runner").mkdir(parents=True)
+    (root / COMMAND_INDEX.lstrip("/")).write_text("stale\n")
+    said: list[str] = []
+    _command_index(root, tmp_path / "build.log", said.append, keep_lists=keep_lists)
+    assert len(said) == 1 and said[0].startswith("command index not built (")
+    assert "fix proposals will not name the package of a missing command" in said[0]
+    assert not (root / COMMAND_INDEX.lstrip("/")).exists()
+    assert list((root / "etc/apt/apt.conf.d").iterdir()) == []  # the Contents target is gone again
+    left = sorted(p.name for p in lists.iterdir())
+    assert left == (["deb.debian.org_debian_dists_trixie_main_binary-amd64_Packages", "lock"] if keep_lists
+                    else ["lock"])

@@ -46,7 +46,7 @@ _EXTRACT_COMMANDS = (
     "for f in /var/lib/apt/lists/*_Contents-*; do [ -e \"$f\" ] && /usr/lib/apt/apt-helper cat-file \"$f\"; done "
     "| grep -E '^(usr/)?(local/)?s?bin/[^/[:space:]]+[[:space:]]' "
     "| sed -E 's|^[^[:space:]]*/([^/[:space:]]+)[[:space:]]+|\\1 |' | LC_ALL=C sort -u > " + COMMAND_INDEX + "; "
-    "test -s " + COMMAND_INDEX + "; rm -f " + _CONTENTS_CONF + " /var/lib/apt/lists/*_Contents-*"
+    "test -s " + COMMAND_INDEX
 )
 CHROOT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -115,10 +115,7 @@ def build_rootfs(recipe: Recipe, idir: Path, log: Log) -> Path:
             if recipe.get("apt_sources"):
                 (root / "etc/apt/sources.list").write_text("\n".join(recipe.get("apt_sources")) + "\n")
             extra = [p for p in recipe.get("extra_packages") if p not in recipe.get("packages")]
-            index = recipe.get("command_index")
-            if index:
-                _write(root, _CONTENTS_CONF, _CONTENTS_TARGET)
-            if recipe.get("apt_update") or extra or index:
+            if recipe.get("apt_update") or extra:
                 # debootstrap left the host's resolv.conf in the tree, so apt can resolve the mirror here.
                 run_logged(["chroot", str(root), "apt-get", "-q", "update"], blog, "apt-get update (in the image)",
                            env=CHROOT_ENV)
@@ -127,9 +124,8 @@ def build_rootfs(recipe: Recipe, idir: Path, log: Log) -> Path:
                 with _chroot_mounts(root):
                     run_logged(["chroot", str(root), "apt-get", "-q", "-y", "install", *extra], blog,
                                f"apt-get install {' '.join(extra)} (in the image)", env=CHROOT_ENV)
-            if index:
-                run_logged(["chroot", str(root), "sh", "-c", _EXTRACT_COMMANDS], blog,
-                           "the command index (from apt's Contents files)", env=CHROOT_ENV)
+            if recipe.get("command_index"):
+                _command_index(root, blog, log, keep_lists=bool(recipe.get("apt_update") or extra))
             run_logged(["chroot", str(root), "apt-get", "clean"], blog, "apt-get clean", env=CHROOT_ENV)
             part = out.with_suffix(f".part{os.getpid()}")
             run_logged(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root), "-cf",
@@ -139,6 +135,31 @@ def build_rootfs(recipe: Recipe, idir: Path, log: Log) -> Path:
         finally:
             remove_tree(tmp)
     return out
+
+
+def _command_index(root: Path, blog: Path, log: Log, *, keep_lists: bool) -> None:
+    """COMMAND_INDEX from the mirror's Contents files, fetched by a second `apt-get update` with the Contents
+    target on. Best effort: the index only helps fix proposals, so a mirror that serves a Contents file apt
+    refuses ("File has unexpected size ... Mirror sync in progress?") costs the index, never the image. The
+    target and the Contents files go again either way (and the package lists when the recipe wants none)."""
+    _write(root, _CONTENTS_CONF, _CONTENTS_TARGET)
+    try:
+        run_logged(["chroot", str(root), "apt-get", "-q", "update"], blog,
+                   "apt-get update with Contents (in the image)", env=CHROOT_ENV)
+        run_logged(["chroot", str(root), "sh", "-c", _EXTRACT_COMMANDS], blog,
+                   "the command index (from apt's Contents files)", env=CHROOT_ENV)
+    except DoctestError as exc:
+        log(f"command index not built ({str(exc).splitlines()[0]}): fix proposals will not name the package of a "
+            "missing command")
+        (root / COMMAND_INDEX.lstrip("/")).unlink(missing_ok=True)
+    finally:
+        (root / _CONTENTS_CONF.lstrip("/")).unlink(missing_ok=True)
+        for f in (root / "var/lib/apt/lists").glob("*_Contents-*"):
+            f.unlink()
+        if not keep_lists:
+            for f in (root / "var/lib/apt/lists").iterdir():
+                if f.is_file() and f.name != "lock":
+                    f.unlink()
 
 
 @contextlib.contextmanager
