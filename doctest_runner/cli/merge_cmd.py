@@ -15,12 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from doctest_runner.fix import FIXES_MD
 from doctest_runner.model import DoctestError
 from doctest_runner.report import load_codeowners, read_report, summary_text, write_all
 from doctest_runner.run.fixes import run_fixes, write_run_fixes
 from doctest_runner.run.shard import merge_runs, read_manifest
-
-FIXES_MD = "fixes.md"  # what fix/outputs.py `write_fixes` leaves in a --suggest-fixes run's folder
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -18,12 +18,13 @@ that try candidates are run/'s (run/fixes.py: `run --suggest-fixes`, `doctest-ru
 from doctest_runner.fix.facts import CapturedFacts, GuestFacts, closest
 from doctest_runner.fix.manual import edited_step, write_back
 from doctest_runner.fix.model import Candidate, Edit, Verdict
-from doctest_runner.fix.outputs import Fix, fix_record, with_patches, write_fixes
+from doctest_runner.fix.outputs import FIXES_MD, Fix, fix_record, with_patches, write_fixes
 from doctest_runner.fix.patch import apply_edits, check_patched, read_source, suggestion, unified_diff
 from doctest_runner.fix.proposers import PROPOSERS, propose
 from doctest_runner.fix.verify import apply_to_steps, decide
 
 __all__ = [
+    "FIXES_MD",
     "PROPOSERS",
     "Candidate",
     "CapturedFacts",

@@ -29,6 +29,8 @@ class Fix:
     patch: str | None = None
 
 
+FIXES_MD = "fixes.md"  # beside report.json in a --suggest-fixes run's output folder (and a merge of its shards)
+
 def _rel(path: str, root: str) -> str:
     """The doc's path as the patch names it: relative to the doc set root."""
     return Path(os.path.relpath(path, root or ".")).as_posix()
@@ -109,7 +111,7 @@ def write_fixes(out_dir: str | os.PathLike[str], fixes: Sequence[Fix], root: str
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(unified_diff(source, patched, rel), encoding="utf-8", newline="")
         written[path] = target.relative_to(out).as_posix()
-    (out / "fixes.md").write_text(_markdown(fixes, written, problems, read), encoding="utf-8")
+    (out / FIXES_MD).write_text(_markdown(fixes, written, problems, read), encoding="utf-8")
     return written
 
 

@@ -151,4 +151,3 @@ def write_run_fixes(run: RunResult, out_dir: Path | str,
                              if f.verdict.status == "verified" and not f.candidate.placeholder and f.candidate.edits)
     return [f"{path}: a verified fix but no patch (fixes.md says why; run merge where the shards read the docs)"
             for path in verified if path not in written]
-

@@ -122,7 +122,6 @@ class Resume:
             self.board.post(self.prefix_publish[k], done.entry)
         self.log(f"{self.guide}: checkpoint after {k} step(s): {key} ({done.how}, {time.monotonic() - t0:.1f} s)")
 
-
     def compact(self) -> None:
         """Compress the memory image of the checkpoint this run keeps for the guide (after its VM is gone): a
         run's checkpoints then take about a quarter of the disk (vm/store compact)."""

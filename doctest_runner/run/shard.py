@@ -2,7 +2,7 @@
 
     plans = select_shard(plans, i, n, history_durations(history_path))   # on CI machine i of n
     run = merge_runs([read_report(d) for d in shard_dirs])              # afterwards, anywhere
-    write_merged_fixes(run.run, out)       # run --suggest-fixes shards: fixes.md and fixes/<doc>.patch again
+    write_run_fixes(run.run, out)          # run --suggest-fixes shards: fixes.md and fixes/<doc>.patch again
 
 The unit is the guide (every plan of one doc path goes to the same shard), because a guide's
 steps depend on each other and share one VM. The split must be the same on every machine

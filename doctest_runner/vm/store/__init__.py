@@ -53,7 +53,6 @@ from doctest_runner.vm.store.saveimage import (
     read_save_xml,
     retarget_xml,
     rewrite_save_image,
-    save_image_compressed,
 )
 from doctest_runner.vm.store.saving import (
     Checkpointed,
@@ -99,7 +98,6 @@ __all__ = [
     "restore",
     "retarget_xml",
     "rewrite_save_image",
-    "save_image_compressed",
     "save_running",
     "states_dir",
     "total_size",

@@ -165,7 +165,7 @@ def prune(max_size: int = DEFAULT_MAX_SIZE, log: Log = _quiet) -> tuple[int, int
         for e in orphans:
             log(f"removed {e.kind} {e.path.name}: its image {e.base} is gone")
             remove_tree(e.path)
-        ents = [e for e in ents if not e.orphaned]
+        ents = [e for e in ents if e not in orphans]
         layers = layer_sizes()
         in_use = layers_in_use()
         gone = plan_eviction(ents, layers, in_use, max_size)

@@ -98,12 +98,6 @@ def compress_save_image(src: Path, dst: Path) -> bool:
     return True
 
 
-def save_image_compressed(path: Path) -> bool:
-    """Whether the save image at `path` is compressed (its header's codec is not raw)."""
-    with open(path, "rb") as f:
-        return _read_save_header(f, path)[0][4] != RAW
-
-
 def retarget_xml(xml: str, *, name: str, overlay: Path, console_log: Path, ssh_port: int,
                  domain_uuid: str | None = None) -> str:
     """The saved domain, renamed onto its own uuid, overlay, console log and forwarded SSH port."""
