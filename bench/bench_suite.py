@@ -1,9 +1,11 @@
 """The fresh-machine figures of issue #15 in one invocation; prints figures, asserts nothing:
 
-- a restored VM's ready time (SSH login with its new identity), median of --restores, before any run;
+- a restored VM's ready time (its new identity given, sshd serving it) and its first command's time (the user's
+  SSH login, as a guide's first step has it), median of --restores, idle and with one core busy;
 - the example doc set's wall time: cold boots, restored machines, restored + the guests' package cache (its
-  first run fills the cache, the second uses it warm: the ratio is to the same run without the cache),
-  restored + shared prefixes; the disk the run's checkpoints took, and the whole cache after it;
+  first run fills the cache, the second uses it warm: the ratio is to the same run without the cache; what the
+  cache served and fetched; whether any step's verdict differs without it), restored + shared prefixes; the
+  disk the run's checkpoints took, and the whole cache after it;
 - --resume after fixing a broken last step against a full re-run, on a guide that does real work first
   (apt install, a virtualenv) and on a trivial one (the floor).
 
@@ -28,7 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from doctest_runner.image import build_image  # noqa: E402
-from doctest_runner.vm import decide_host, ensure_state, fresh_machine, store  # noqa: E402
+from doctest_runner.vm import decide_host, ensure_state, fresh_machine, pkgcache, store  # noqa: E402
+from doctest_runner.vm.machine import guest_run  # noqa: E402
 
 
 # A guide whose steps do real work (an apt install, a virtualenv) and whose last step has a typo, fixed between
@@ -77,6 +80,16 @@ def run(*args: str) -> float:
     return dt
 
 
+def verdicts(report: Path) -> dict[tuple[str, int, int], tuple[object, ...]]:
+    """Each step's verdict in a report.json (status, category, failed line, exit code), keyed by doc and step."""
+    try:
+        data = json.loads(report.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {(d["path"], i, s["line"]): (s["status"], s.get("category"), s.get("failed_line"), s.get("exit_code"))
+            for d in data.get("docs", []) for i, s in enumerate(d.get("steps", []))}
+
+
 def docset_checkpoints(docs: str, since: float) -> tuple[int, int]:
     """Checkpoints the cache keeps for guides under `docs` that a run starting at `since` (time.time()) saved or
     used, and the bytes only they take (their memory images and the layers no saved state stands on): what one
@@ -110,16 +123,29 @@ def one_core_busy(limit_s: float = 900) -> Iterator[None]:
         proc.wait(timeout=10)
 
 
-def restore_ready(image: str, n: int) -> list[float]:
-    """Seconds from "restore" to a login with the clone's new identity, n restores one by one."""
+def restore_ready(image: str, n: int) -> tuple[list[float], list[float], set[str]]:
+    """n restores one by one: seconds from "restore" to ready (the clone has its new identity and sshd serves
+    it), and to the output of a first command in the user's SSH login (what a guide's first step waits for);
+    and how the identity was given (guest agent or SSH)."""
     img = build_image(image, log=lambda _m: None)
     host = decide_host()
     ensure_state(img, host=host)
-    times = []
+    ready, first, via = [], [], set()
     for i in range(n):
+        t0 = time.monotonic()
         with fresh_machine(img, host=host, run_id=f"bench-ready-{os.getpid()}-{i}") as m:
-            times.append(m.boot_seconds or 0.0)
-    return times
+            ready.append(m.boot_seconds or 0.0)
+            guest_run(m, "true", user=None)
+            first.append(time.monotonic() - t0)
+            via.add(m.identity_via or "cold boot")
+    return ready, first, via
+
+
+def _ready_line(label: str, times: tuple[list[float], list[float], set[str]]) -> str:
+    ready, first, via = times
+    return (f"restored VM ready, {label}: median {statistics.median(ready):.2f} s (runs: "
+            f"{', '.join(f'{x:.2f}' for x in ready)}; identity through {', '.join(sorted(via))}); first command "
+            f"done in the user's login: median {statistics.median(first):.2f} s")
 
 
 def main() -> int:
@@ -133,13 +159,11 @@ def main() -> int:
     before = store.checkpoint_names()
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores here; other work slows TCG)")
     ready = restore_ready(a.image, a.restores)
-    print(f"restored VM ready (new identity, SSH login), idle: median {statistics.median(ready):.2f} s "
-          f"(runs: {', '.join(f'{x:.2f}' for x in ready)})")
+    print(_ready_line("idle", ready))
     with one_core_busy():
         busy = restore_ready(a.image, a.restores)
-    print(f"restored VM ready, one core busy:  median {statistics.median(busy):.2f} s "
-          f"(runs: {', '.join(f'{x:.2f}' for x in busy)}); busy / idle: "
-          f"{statistics.median(busy) / statistics.median(ready):.2f}")
+    print(_ready_line("one core busy", busy) + f"; busy / idle (ready): "
+          f"{statistics.median(busy[0]) / statistics.median(ready[0]):.2f}")
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         t = Path(tmp)
         jobs = ["--jobs", a.jobs]
@@ -148,14 +172,24 @@ def main() -> int:
         n_ckpt, ckpt = docset_checkpoints(a.docs, since=t_warm)
         cold = run(a.docs, "--out", str(t / "cold"), *jobs, "--cold-boot", "--no-package-cache")
         restored = run(a.docs, "--out", str(t / "restored"), *jobs, "--no-shared-prefix", "--no-package-cache")
+        t1 = time.time()
         first = run(a.docs, "--out", str(t / "pc1"), *jobs, "--no-shared-prefix")
+        t2 = time.time()
         warm = run(a.docs, "--out", str(t / "pc2"), *jobs, "--no-shared-prefix")
+        traffic = [pkgcache.traffic(t1, t2), pkgcache.traffic(t2, time.time())]
         shared = run(a.docs, "--out", str(t / "shared"), *jobs)
         print(f"cold boots:                    {cold:7.1f} s  1.00x")
         print(f"restored machines:             {restored:7.1f} s  {cold / restored:.2f}x faster")
         print(f"restored + package cache, 1st: {first:7.1f} s  {restored / first:.2f}x against restored alone")
         print(f"restored + package cache, 2nd: {warm:7.1f} s  {restored / warm:.2f}x against restored alone "
               f"(second run / first: {warm / first:.2f})")
+        without, cached = verdicts(t / "restored" / "report.json"), verdicts(t / "pc2" / "report.json")
+        differ = sorted(k for k in set(without) | set(cached) if without.get(k) != cached.get(k))
+        print(f"verdicts with and without the package cache: {len(without)} steps, {len(differ)} differ"
+              + "".join(f"\n  {k}: {without.get(k)} -> {cached.get(k)}" for k in differ))
+        for label, (fetched, served) in zip(("1st", "2nd"), traffic):
+            print(f"package cache, {label} run: served {store.human(served)} to guests, fetched "
+                  f"{store.human(fetched)} from the origins")
         print(f"restored + shared prefix:      {shared:7.1f} s  {cold / shared:.2f}x faster than cold")
         print(f"checkpoints one run of {a.docs} keeps: {n_ckpt}, {store.human(ckpt)} of their own "
               "(memory images, compressed, and the layers no saved state uses)")

@@ -89,6 +89,8 @@ XML = """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/
 <uuid>1eca0737-355b-4554-a914-e88b9ab97db5</uuid><devices>
 <disk type='file' device='disk'><source file='/old/overlay.qcow2'/><backingStore/><target dev='vda'/></disk>
 <serial type='file'><source path='/old/console.log'/></serial><console type='file'><source path='/old/console.log'/></console>
+<channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain-7-src/org.qemu.guest_agent.0'/>
+<target type='virtio' name='org.qemu.guest_agent.0'/></channel>
 </devices><qemu:commandline><qemu:arg value='-netdev'/>
 <qemu:arg value='user,id=n0,hostfwd=tcp:127.0.0.1:40000-:22'/></qemu:commandline></domain>"""
 
@@ -108,6 +110,8 @@ def test_save_image_rewrite_keeps_the_stream_and_retargets(tmp_path):
     xml = read_save_xml(dst)
     assert "<name>doctest-new</name>" in xml and "1eca0737" not in xml and "/old/" not in xml
     assert "hostfwd=tcp:127.0.0.1:41234-:22" in xml and "backingStore" not in xml
+    # the agent socket of the saved domain is not reused: libvirt makes the new domain its own
+    assert "domain-7-src" not in xml and "org.qemu.guest_agent.0" in xml
     _, _, dl, _, _, co, _ = struct.unpack(HEADER.format, raw[:HEADER.size])
     assert raw[HEADER.size + co:HEADER.size + co + len(cookie)] == cookie
 
@@ -145,3 +149,5 @@ def test_identity_script_sets_new_keys_machine_id_and_clock():
     assert reload_line.startswith("if [ -e /usr/lib/openssh/sshd-session ]") and "echo reloaded" in reload_line
     # host keys of kinds it does not replace are removed, so no clone keeps a key another clone has
     assert '*_ed25519_key) ;; *) rm -f "$f" "$f.pub"' in s
+    # without a login to prove it (the guest agent path), the script says whether sshd is running
+    assert s.splitlines()[-1].endswith("echo sshd-running; fi")

@@ -25,6 +25,7 @@ def test_two_restored_vms_have_their_own_keys_ids_and_ports(built_image, tmp_pat
                                                 run_id=f"fast-{i}-{tmp_path.name[-8:]}", workdir=tmp_path))
               for i in range(2)]
         assert all(m.restored_from is not None for m in ms)
+        assert [m.identity_via for m in ms] == ["agent", "agent"]  # the image's guest agent, no SSH login first
         seen = [guest_run(m, "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub")[1] for m in ms]
         assert seen[0] != seen[1] and ms[0].ssh_port != ms[1].ssh_port
         ids = [s.split()[0] for s in seen]
@@ -32,6 +33,21 @@ def test_two_restored_vms_have_their_own_keys_ids_and_ports(built_image, tmp_pat
         # each login above checked the key the clone was given: the one now on its disk, served by its sshd
         for m, text in zip(ms, seen):
             assert m.host_key and m.host_key.split()[1] in text
+
+
+def test_without_a_working_guest_agent_the_identity_goes_over_ssh(built_image, tmp_path, monkeypatch):
+    from doctest_runner.vm import agent
+
+    def no_agent(*_a, **_k):
+        raise agent.AgentUnavailable("QEMU guest agent is not connected")
+
+    monkeypatch.setattr(agent, "run_script", no_agent)
+    ensure_state(built_image, host=decide_host())
+    with fresh_machine(built_image, host=decide_host(), run_id=f"fast-ssh-{tmp_path.name[-8:]}",
+                       workdir=tmp_path) as m:
+        assert m.restored_from is not None and m.identity_via == "ssh"
+        rc, text = guest_run(m, "cat /etc/ssh/ssh_host_ed25519_key.pub")
+        assert rc == 0 and m.host_key and m.host_key.split()[1] in text
 
 
 def test_corrupt_state_falls_back_to_cold_boot(built_image, tmp_path):

@@ -99,3 +99,20 @@ def test_a_port_held_by_another_program_is_never_used(cache):
     finally:
         if held is not None:
             held.close()
+
+
+def test_traffic_sums_what_was_fetched_and_served_in_the_window(cache):
+    log = pkgcache.root() / "log"
+    log.mkdir(parents=True)
+    (log / "apt-cacher.log").write_text(
+        "1000|I|500|127.0.0.1|deb.debian.org/debian/pool/main/j/jq/jq_1.6.deb\n"
+        "1000|O|500|127.0.0.1|deb.debian.org/debian/pool/main/j/jq/jq_1.6.deb\n"
+        "2000|O|700|127.0.0.1|deb.debian.org/debian/pool/main/j/jq/jq_1.6.deb\n"
+        "2000|I|40|127.0.0.1|deb.debian.org/debian/dists/bookworm/InRelease\n"
+        "2000|E|9|127.0.0.1|deb.debian.org/debian/dists/nosuch/InRelease\n"
+        "garbage line\n|I|x|\n"
+        "3000|O|1|127.0.0.1|late\n")
+    assert pkgcache.traffic(0) == (540, 1201)
+    assert pkgcache.traffic(1500, 2500) == (40, 700)  # the second run: served from disk, little fetched
+    (log / "apt-cacher.log").unlink()
+    assert pkgcache.traffic(0) == (0, 0)

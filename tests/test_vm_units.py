@@ -209,3 +209,12 @@ def test_boot_refuses_a_run_id_in_use_and_leaves_its_directory(tmp_path, monkeyp
         with boot(img, host=tcg, run_id="nobase"):
             pass
     assert not (vms_dir() / "doctest-nobase").exists()
+
+
+def test_domain_xml_has_the_guest_agent_port_unless_turned_off(tmp_path):
+    root = ET.fromstring(domain_xml(_spec(tmp_path)))
+    chan = root.find("devices/channel")
+    assert chan.get("type") == "unix" and chan.find("target").get("name") == "org.qemu.guest_agent.0"
+    # no path of ours: libvirt makes a socket per domain, so two clones of one saved machine never share one
+    assert chan.find("source").get("mode") == "bind" and chan.find("source").get("path") is None
+    assert ET.fromstring(domain_xml(_spec(tmp_path, guest_agent=False))).find("devices/channel") is None

@@ -169,15 +169,11 @@ class GuideRun:
 
     def _use_package_cache(self, machine, enabled: bool) -> None:
         """One apt setting as root (vm/pkgcache.py); a failure only costs the guide its cache, never a step."""
-        from doctest_runner.vm.pkgcache import guest_setup_command  # lazy: VM layer, not at plugin load
+        from doctest_runner.vm.machine import setup_as_root  # lazy: VM layer, not at plugin load
+        from doctest_runner.vm.pkgcache import guest_setup_command
 
         try:
-            client = machine.connect(user="root")
-            try:
-                _, out, _ = client.exec_command(guest_setup_command(enabled), timeout=30)
-                ok = out.channel.recv_exit_status() == 0
-            finally:
-                client.close()
+            ok = setup_as_root(machine, guest_setup_command(enabled), timeout=30)[0] == 0
         except Exception as exc:  # noqa: BLE001 - the cache is an optimisation
             ok = False
             self.log(f"{self.plan.path}: package cache not set up ({exc})")

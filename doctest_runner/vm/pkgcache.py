@@ -179,3 +179,26 @@ def guest_setup_command(enabled: bool) -> str:
     return (f"mkdir -p {Path(GUEST_HELPER).parent} && printf %s {shlex.quote(helper)} > {GUEST_HELPER} && "
             f"chmod 755 {GUEST_HELPER} && printf %s {shlex.quote(conf)} > {GUEST_CONF}")
 
+
+
+def traffic(since: float, until: float | None = None) -> tuple[int, int]:
+    """(bytes fetched from the origins, bytes served to guests) that apt-cacher-ng logged from `since` to
+    `until` (time.time() seconds): a warm cache serves much and fetches little. Its log has one
+    `time|I or O|bytes|client|path` line per transfer; anything else in it is skipped."""
+    fetched = served = 0
+    try:
+        lines = (root() / "log" / "apt-cacher.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return 0, 0
+    for line in lines:
+        parts = line.split("|", 4)
+        if len(parts) < 3 or not parts[0].isdigit() or not parts[2].isdigit():
+            continue
+        t = int(parts[0])
+        if t < int(since) or (until is not None and t > until):
+            continue
+        if parts[1] == "I":
+            fetched += int(parts[2])
+        elif parts[1] == "O":
+            served += int(parts[2])
+    return fetched, served

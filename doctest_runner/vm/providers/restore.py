@@ -28,7 +28,7 @@ import paramiko
 
 from doctest_runner.image import BuiltImage
 from doctest_runner.model import DoctestError, HostInfo
-from doctest_runner.vm import hostkeys
+from doctest_runner.vm import agent, hostkeys
 from doctest_runner.vm.lifecycle import Log, StartFailed, lifecycle
 from doctest_runner.vm.machine import (
     LibvirtMachine,
@@ -57,19 +57,25 @@ def identity_script(keys: dict[str, tuple[str, str]], machine_id: str, epoch: fl
     OpenSSH before 9.8 re-executes itself per connection and the child reads the host keys from disk, so new
     key files are served by the next connection without a reload; with `sshd-session` (9.8+) the listener
     hands its keys over, so there the script reloads sshd and prints `reloaded`."""
-    lines = ["set -e", f"date -u -s @{epoch:.3f} >/dev/null", f"printf '%s' '{noise}' > /dev/urandom",
+    # the two processes (date, ln) run beside the shell's own writes: the guest has two vCPUs, and right after
+    # a restore each new process is slow (TCG translates its code afresh)
+    lines = ["set -e", f"date -u -s @{epoch:.3f} >/dev/null & clock=$!", f"printf '%s' '{noise}' > /dev/urandom",
              "read -r old < /etc/machine-id", f"printf '%s\\n' '{machine_id}' > /etc/machine-id",
              # journald keeps writing under the old id until restarted; link the new id to it (no restart: cheap)
-             "for d in /run/log/journal /var/log/journal; do if [ -d \"$d/$old\" ]; then "
-             f"ln -sfn \"$old\" \"$d/{machine_id}\"; fi; done",
+             "links=", "for d in /run/log/journal /var/log/journal; do if [ -d \"$d/$old\" ]; then "
+             f"ln -sfn \"$old\" \"$d/{machine_id}\" & links=\"$links $!\"; fi; done",
              "for f in /etc/ssh/ssh_host_*_key; do case \"$f\" in "
              + "|".join(f"*_{kind}_key" for kind in keys) + ") ;; *) rm -f \"$f\" \"$f.pub\";; esac; done"]
     for kind, (priv, pub) in keys.items():
         path = f"/etc/ssh/ssh_host_{kind}_key"
         lines += ["umask 077", f"printf '%s\\n' '{priv.strip()}' > {path}",
                   "umask 022", f"printf '%s\\n' '{pub.strip()}' > {path}.pub"]
-    lines += ["if [ -e /usr/lib/openssh/sshd-session ] || [ -e /usr/libexec/sshd-session ]; then "
-              "read -r pid < /run/sshd.pid; kill -HUP \"$pid\"; echo reloaded; fi"]
+    lines += ["wait \"$clock\"", "for p in $links; do wait \"$p\"; done",  # their failures fail the script
+              "if [ -e /usr/lib/openssh/sshd-session ] || [ -e /usr/libexec/sshd-session ]; then "
+              "read -r pid < /run/sshd.pid; kill -HUP \"$pid\"; echo reloaded; fi",
+              # the agent path has no login to prove sshd is there; its pid file, when there is one, does
+              "if [ -r /run/sshd.pid ] && read -r pid < /run/sshd.pid && kill -0 \"$pid\" 2>/dev/null; then "
+              "echo sshd-running; fi"]
     return "\n".join(lines) + "\n"
 
 
@@ -99,9 +105,33 @@ def wait_new_host_key(machine: LibvirtMachine, pub: str, deadline: Deadline) -> 
     raise RestoreError(f"sshd did not come back with the new host key ({last})")
 
 
-def refresh_identity(machine: LibvirtMachine, keys: dict[str, tuple[str, str]], timeout: float = 60) -> None:
-    """Clock, machine id, randomness and SSH host keys of a restored clone (see identity_script). The first
-    login of the restored guest runs it as root: one SSH handshake less than waiting for a login first."""
+def refresh_identity(machine: LibvirtMachine, keys: dict[str, tuple[str, str]], timeout: float = 60) -> str:
+    """Clock, machine id, randomness and SSH host keys of a restored clone (see identity_script); returns how
+    ("agent" or "ssh"). Through the guest agent when the saved machine has one (no SSH login: the guide's own
+    login is the first, and it already checks the new host key), else the first SSH login runs it as root."""
+    try:
+        rc, out = agent.run_script(machine.domain, identity_script(keys, uuid.uuid4().hex, time.time(),
+                                                                   os.urandom(64).hex()), timeout=min(timeout, 20))
+    except agent.AgentUnavailable:
+        pass  # an image or checkpoint without a working agent: SSH below
+    else:
+        if rc != 0:
+            raise RestoreError(f"could not refresh the clone's identity (exit {rc}): {out.strip()[-300:]}")
+        words = out.split()
+        if "reloaded" in words:
+            wait_new_host_key(machine, keys["ed25519"][1], Deadline(timeout))
+        elif "sshd-running" not in words:  # no pid file (a socket-activated sshd): its banner says it is up
+            if not ssh_banner(machine.ssh_host, machine.ssh_port, min(timeout, 10.0)).startswith(b"SSH-"):
+                raise RestoreError("sshd does not answer in the restored guest")
+        machine.host_key = keys["ed25519"][1]
+        return "agent"
+    _refresh_over_ssh(machine, keys, timeout)
+    return "ssh"
+
+
+def _refresh_over_ssh(machine: LibvirtMachine, keys: dict[str, tuple[str, str]], timeout: float) -> None:
+    """The identity script over the restored guest's first SSH login (one handshake less than waiting for a
+    login first, then running it)."""
     deadline = Deadline(timeout)
     last = "no attempt"
     with quiet_paramiko():
@@ -211,15 +241,16 @@ class Restore(LocalProvider):
             t_ssh = time.monotonic()
             if self.keygen_err:
                 raise RestoreError(str(self.keygen_err[0]))
-            refresh_identity(machine, self.keys, timeout=self.ssh_timeout)
+            how = machine.identity_via = refresh_identity(machine, self.keys, timeout=self.ssh_timeout)
             hostkeys.refill_in_background()  # the next restore's keys, while this guide runs
             if os.environ.get("DOCTEST_RUNNER_TIMING"):
                 self.say(f"{self.name}: restore {self.t_restored - self.t0:.2f} s, "
-                         f"keys {t_ssh - self.t_restored:.2f} s, identity {time.monotonic() - t_ssh:.2f} s")
+                         f"keys {t_ssh - self.t_restored:.2f} s, identity ({how}) {time.monotonic() - t_ssh:.2f} s")
         except DoctestError as exc:
             raise RestoreError(str(exc).splitlines()[0]) from None
         machine.boot_seconds = time.monotonic() - self.t0
-        self.say(f"{self.name}: restored from {self.entry.path.name}, SSH ready after {machine.boot_seconds:.1f} s")
+        self.say(f"{self.name}: restored from {self.entry.path.name}, ready after {machine.boot_seconds:.1f} s "
+                 f"(new identity through {'the guest agent' if how == 'agent' else 'SSH'})")
 
 
 @contextlib.contextmanager

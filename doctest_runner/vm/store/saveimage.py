@@ -121,6 +121,10 @@ def retarget_xml(xml: str, *, name: str, overlay: Path, console_log: Path, ssh_p
             s = dev.find("source")
             if s is not None and s.get("path"):
                 s.set("path", str(console_log))
+    for chan in root.findall("./devices/channel"):  # the agent's socket: libvirt makes one per domain name
+        s = chan.find("source")
+        if s is not None and chan.get("type") == "unix":
+            s.attrib.pop("path", None)
     found = False
     for arg in root.iter(f"{{{QEMU_NS}}}arg"):
         v = arg.get("value", "")
