@@ -169,7 +169,7 @@ class GuideRun:
 
     def _use_package_cache(self, machine, enabled: bool) -> None:
         """One apt setting as root (vm/pkgcache.py); a failure only costs the guide its cache, never a step."""
-        from doctest_runner.vm.machine import setup_as_root  # lazy: VM layer, not at plugin load
+        from doctest_runner.vm import setup_as_root  # lazy: VM layer, not at plugin load
         from doctest_runner.vm.pkgcache import guest_setup_command
 
         try:

@@ -36,6 +36,7 @@ from doctest_runner.vm.state import (
     save_owner,
     vms_dir,
 )
+from doctest_runner.vm import agent
 from doctest_runner.vm.domain import DomainSpec, domain_xml
 from doctest_runner.vm.lifecycle import StartFailed
 from doctest_runner.wait import Deadline, WaitTimeout, poll
@@ -403,8 +404,6 @@ def setup_as_root(machine: Machine, command: str, *, timeout: float = 30) -> tup
     """(exit status, output) of a harness setting made as root before the guide's first step (the package
     cache's apt setting). Where the restore gave the clone its identity through the guest agent, the setting
     goes the same way (under TCG an SSH login costs ~1.5 s); anywhere else, or when the agent fails, over SSH."""
-    from doctest_runner.vm import agent  # the agent module talks to libvirt only when called
-
     domain = getattr(machine, "domain", None)
     if getattr(machine, "identity_via", "") == "agent" and domain is not None:
         with contextlib.suppress(agent.AgentUnavailable):
