@@ -18,7 +18,7 @@ from doctest_runner.image import remove_tree
 from doctest_runner.paths import cache_root
 
 # Bump when the domain XML (vm/domain.py) or what a saved state contains changes: old states become stale.
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: every domain has the guest agent's port
 SAVE_MAGIC = b"LibvirtQemudSave"
 HEADER = struct.Struct("<16s5I56s")  # magic, version, data_len, was_running, compressed, cookieOffset, unused
 LAYERS_FILE = "layers.json"  # in a VM's directory: the saved layers under its overlay (kept while it runs)
