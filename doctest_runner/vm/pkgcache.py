@@ -180,7 +180,6 @@ def guest_setup_command(enabled: bool) -> str:
             f"chmod 755 {GUEST_HELPER} && printf %s {shlex.quote(conf)} > {GUEST_CONF}")
 
 
-
 def traffic(since: float, until: float | None = None) -> tuple[int, int]:
     """(bytes fetched from the origins, bytes served to guests) that apt-cacher-ng logged from `since` to
     `until` (time.time() seconds): a warm cache serves much and fetches little. Its log has one
