@@ -31,6 +31,7 @@ class Fix:
 
 FIXES_MD = "fixes.md"  # beside report.json in a --suggest-fixes run's output folder (and a merge of its shards)
 
+
 def _rel(path: str, root: str) -> str:
     """The doc's path as the patch names it: relative to the doc set root."""
     return Path(os.path.relpath(path, root or ".")).as_posix()
